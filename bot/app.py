@@ -1,0 +1,184 @@
+"""Composition root of the Telegram bot: build the ``Application`` and run it.
+
+``build_application`` wires settings, the index and the handlers together and returns a
+ready ``Application`` (tests drive it against a fake Bot API server); ``run_bot`` serves it
+by long polling, or by webhook when ``settings.webhook_url`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.constants import MessageEntityType
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.answers import AnswerStore
+from bot.handlers import admin, callbacks, errors, info, questions
+from bot.metrics import Metrics
+from bot.ratelimit import UserRateLimiter
+from bot.redact import install_log_redaction
+from bot.settings import Settings
+from bot.state import STATE_KEY, BotState, get_state
+from index.api import Index
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+RETRIES_ON_FLOOD = 3  # RetryAfter is honoured (sleep retry_after, then resend) this often
+
+PUBLIC_COMMANDS = [
+    BotCommand("ask", "Ask a question about the news"),
+    BotCommand("latest", "Newest articles, optionally on a topic"),
+    BotCommand("sources", "Which outlets are indexed"),
+    BotCommand("help", "How to use this bot"),
+]
+ADMIN_COMMANDS = [
+    BotCommand("reindex", "Rebuild the index from all sources"),
+    BotCommand("stats", "Index and bot statistics"),
+]
+
+
+class ConfigurationError(RuntimeError):
+    """The bot cannot start with these settings (e.g. no token)."""
+
+
+def file_url_for(api_url: str) -> str:
+    """``…/bot`` → ``…/file/bot``, the Bot API's convention for downloads."""
+    base = api_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("/bot")] + "/file/bot"
+    return base + "/file/bot"
+
+
+def build_application(
+    settings: Settings,
+    index: Index,
+    *,
+    sources: Sequence[str] = (),
+    progress_interval: float = 3.0,
+) -> Application:
+    """The bot, ready to ``initialize``/``start``; nothing is contacted yet.
+
+    ``sources`` are rebuilt by ``/reindex`` together with ``settings.feeds``.
+    ``progress_interval`` is the least time between two edits of the rebuild status.
+    """
+    if settings.telegram_token is None:
+        raise ConfigurationError("NEWSBOT_TELEGRAM_TOKEN is not set")
+    token = settings.telegram_token.get_secret_value()
+    application = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url_for(settings.telegram_api_url))
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(max_retries=RETRIES_ON_FLOOD))
+        .post_init(_post_init)
+        .build()
+    )
+    all_sources = tuple(dict.fromkeys([*settings.feeds, *sources]))
+    application.bot_data[STATE_KEY] = BotState(
+        settings=settings,
+        index=index,
+        sources=all_sources,
+        answers=AnswerStore(),
+        limiter=UserRateLimiter(settings.user_rate_limit, settings.user_rate_window),
+        metrics=Metrics(),
+        progress_interval=progress_interval,
+    )
+    _add_handlers(application)
+    # httpx logs every request URL, token included, at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return application
+
+
+def _add_handlers(application: Application) -> None:
+    new = filters.UpdateType.MESSAGE  # edited messages and channel posts are not questions
+    text = new & filters.TEXT
+    for name, callback in (
+        ("start", info.start),
+        ("help", info.help_command),
+        ("latest", info.latest),
+        ("sources", info.sources),
+        ("ask", questions.ask_command),
+        ("reindex", admin.reindex),
+        ("stats", admin.stats),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    application.add_handler(
+        MessageHandler(text & filters.ChatType.PRIVATE & ~filters.COMMAND, questions.private_question)
+    )
+    addressed = (
+        filters.REPLY
+        | filters.Entity(MessageEntityType.MENTION)
+        | filters.Entity(MessageEntityType.TEXT_MENTION)
+    )
+    application.add_handler(
+        MessageHandler(
+            text & filters.ChatType.GROUPS & ~filters.COMMAND & addressed,
+            questions.group_question,
+        )
+    )
+    application.add_handler(
+        MessageHandler(new & filters.ChatType.PRIVATE & filters.COMMAND, info.unknown_command)
+    )
+    application.add_handler(CallbackQueryHandler(callbacks.on_button))
+    application.add_error_handler(errors.on_error)
+
+
+async def _post_init(application: Application) -> None:
+    """Register the command menus and load the model before the first update arrives."""
+    state = get_state(application)
+    bot = application.bot
+    await bot.set_my_commands(PUBLIC_COMMANDS, scope=BotCommandScopeDefault())
+    for admin_id in sorted(state.admin_ids):
+        try:
+            await bot.set_my_commands(
+                PUBLIC_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
+            )
+        except TelegramError as exc:  # e.g. the admin has not started a chat with the bot
+            logger.warning("could not set the admin command menu for %s: %s", admin_id, exc)
+    await asyncio.to_thread(_warm_up, state.index)
+
+
+def _warm_up(index: Index) -> None:
+    """One search so the embedding model is loaded before polling, not on a user's time."""
+    try:
+        index.search("news", k=1)
+    except Exception as exc:  # an empty or broken index must not stop the bot starting
+        logger.warning("index warm-up failed: %s", exc)
+
+
+def run_bot(settings: Settings, index: Index, *, sources: Sequence[str] = ()) -> None:
+    """Serve until interrupted: long polling, or a webhook when ``webhook_url`` is set."""
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    install_log_redaction([token])
+    application = build_application(settings, index, sources=sources)
+    if settings.webhook_url:
+        secret = (
+            settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else secrets.token_urlsafe(32)  # Telegram echoes it; we reject requests without
+        )
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

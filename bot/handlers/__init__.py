@@ -1,0 +1,1 @@
+"""Telegram update handlers, one concept per module; ``bot.app`` registers them."""

@@ -1,0 +1,198 @@
+"""Admin commands: ``/reindex`` (background rebuild with a live status message) and ``/stats``.
+
+Admins are numeric user ids from settings; usernames change and command-menu scopes only
+hide commands, so the check happens here, on every call. A refusal changes nothing and is
+logged with the user id so an operator can see who tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from telegram import Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.redact import describe, redact
+from bot.state import BotState, RebuildJob, get_state
+from index.models import IndexStats, IngestReport, RebuildProgress
+
+logger = logging.getLogger(__name__)
+
+
+def _is_admin(update: Update, state: BotState) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in state.admin_ids
+
+
+async def _refuse(update: Update, command: str) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    logger.warning(
+        "refused /%s from user id %s in chat %s",
+        command,
+        user.id if user else "?",
+        chat.id if chat else "?",
+    )
+    if update.effective_message:
+        await update.effective_message.reply_text(
+            f"Sorry, /{command} is only for this bot's admins."
+        )
+
+
+async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Start a rebuild in a worker thread; the status message is edited as it runs."""
+    state = get_state(context)
+    message = update.effective_message
+    if message is None:
+        return
+    if not _is_admin(update, state):
+        await _refuse(update, "reindex")
+        return
+    if state.rebuild is not None:
+        await message.reply_text(f"A rebuild is already running, {state.rebuild.percent} %.")
+        return
+    if not state.sources:
+        await message.reply_text("Nothing to rebuild from: no sources are configured.")
+        return
+    job = RebuildJob()
+    state.rebuild = job  # claimed before any await, so a second /reindex sees it
+    try:
+        status = await message.reply_text(
+            f"Rebuilding the index from {len(state.sources)} source(s)…"
+        )
+    except BaseException:
+        state.rebuild = None
+        raise
+    context.application.create_task(_run_rebuild(state, job, status), update=update)
+
+
+async def _run_rebuild(state: BotState, job: RebuildJob, status: Message) -> None:
+    shown = status.text
+    try:
+        worker = asyncio.ensure_future(
+            asyncio.to_thread(state.index.rebuild, list(state.sources), progress=job.record)
+        )
+        while True:
+            done, _ = await asyncio.wait({worker}, timeout=state.progress_interval)
+            if done:
+                break
+            text = progress_text(job)
+            if text != shown:
+                shown = await _edit(status, text, shown)
+        try:
+            report = worker.result()
+        except Exception as exc:  # the index keeps its old generation on failure
+            logger.error("rebuild failed: %s", describe(exc, _secrets(state)))
+            await _edit(status, failure_text(exc, state), shown)
+            return
+        stats = await asyncio.to_thread(state.index.stats)
+        await _edit(status, summary_text(report, stats, time.monotonic() - job.started), shown)
+    finally:
+        state.rebuild = None
+
+
+async def _edit(status: Message, text: str, shown: str | None) -> str | None:
+    """Edit the status message; a failed edit is logged, never fatal to the rebuild."""
+    try:
+        await status.edit_text(text)
+        return text
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return text
+        logger.warning("could not edit the rebuild status: %s", exc)
+    except TelegramError as exc:
+        logger.warning("could not edit the rebuild status: %s", exc)
+    return shown
+
+
+def _secrets(state: BotState) -> list[str]:
+    token = state.settings.telegram_token
+    return [token.get_secret_value()] if token else []
+
+
+def progress_text(job: RebuildJob) -> str:
+    progress: RebuildProgress | None = job.progress
+    if progress is None:
+        return "Rebuilding the index… starting"
+    eta = progress.eta_seconds
+    if eta is None and progress.fraction > 0.05:
+        eta = progress.elapsed_seconds * (1 - progress.fraction) / progress.fraction
+    line = f"Rebuilding the index… {job.percent} % ({progress.phase})"
+    detail = f"{progress.articles} articles · {progress.chunks} chunks"
+    if eta is not None:
+        detail += f" · ETA {_duration(eta)}"
+    return f"{line}\n{detail}"
+
+
+def summary_text(report: IngestReport, stats: IndexStats, seconds: float) -> str:
+    errors = report.failed
+    lines = [
+        f"Rebuild finished in {_duration(seconds)}: {stats.articles} articles, "
+        f"{stats.chunks} chunks, {errors} error{'s' if errors != 1 else ''}."
+    ]
+    failed = [p for p in report.problems if p.kind == "failed"]
+    for problem in failed[:3]:
+        lines.append(f"• {problem.where}: {problem.reason}"[:300])
+    if len(failed) > 3:
+        lines.append(f"… and {len(failed) - 3} more")
+    return "\n".join(lines)
+
+
+def failure_text(exc: BaseException, state: BotState) -> str:
+    lines = str(exc).strip().splitlines()
+    reason = redact(lines[0] if lines else type(exc).__name__, _secrets(state))
+    if len(reason) > 200:
+        reason = reason[:199] + "…"
+    return f"Rebuild failed: {reason}; the previous index is still serving."
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    state = get_state(context)
+    message = update.effective_message
+    if message is None:
+        return
+    if not _is_admin(update, state):
+        await _refuse(update, "stats")
+        return
+    index_stats = await asyncio.to_thread(state.index.stats)
+    await message.reply_text(stats_text(index_stats, state))
+
+
+def stats_text(index_stats: IndexStats, state: BotState) -> str:
+    p50 = state.metrics.p50_seconds
+    latency = f"{p50 * 1000:.0f} ms" if p50 is not None else "n/a"
+    lines = [
+        f"Articles: {index_stats.articles}",
+        f"Chunks: {index_stats.chunks} (vectors: {index_stats.vectors})",
+        f"Sources: {index_stats.sources}",
+        f"Last ingest: {index_stats.last_ingest or 'never'}",
+        f"Index size: {_size(index_stats.disk_bytes)}",
+        f"Model: {index_stats.model}",
+        f"Questions answered: {state.metrics.questions_answered}",
+        f"p50 latency: {latency}",
+    ]
+    if state.rebuild is not None:
+        lines.append(f"Rebuild running: {state.rebuild.percent} %")
+    return "\n".join(lines)
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"

@@ -1,0 +1,73 @@
+"""``/start``, ``/help``, ``/latest [topic]`` and ``/sources``: what the bot is and knows."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from bot.format import render_latest, render_sources
+from bot.replies import NO_PREVIEW
+from bot.state import get_state
+
+LATEST_COUNT = 5
+
+HELP_PRIVATE = (
+    "Ask me anything about the news and I'll answer with quotes from the articles, "
+    "each with its source.\n\n"
+    "Just type a question here, e.g. “Who led the Alibaba delegation that met Ishaq Dar?”\n\n"
+    "/latest [topic] — the newest articles, optionally on a topic\n"
+    "/sources — which outlets are indexed\n"
+    "/help — this message"
+)
+HELP_GROUP = (
+    "Ask me about the news with /ask <question>, by mentioning me, or by replying to one "
+    "of my messages. I answer with quotes from the articles and their sources.\n\n"
+    "/latest [topic] — the newest articles\n/sources — which outlets are indexed"
+)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await help_command(update, context)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None:
+        return
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    text = HELP_PRIVATE if private else HELP_GROUP
+    if private and update.effective_user and update.effective_user.id in get_state(context).admin_ids:
+        text += "\n\nAdmin: /reindex — rebuild the index; /stats — index and bot statistics"
+    await message.reply_text(text, link_preview_options=NO_PREVIEW)
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    topic = " ".join(context.args or []).strip() or None
+    state = get_state(context)
+    articles = await asyncio.to_thread(state.index.latest, topic, limit=LATEST_COUNT)
+    for text in render_latest(articles, topic):
+        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    state = get_state(context)
+    stats = await asyncio.to_thread(state.index.sources)
+    for text in render_sources(stats):
+        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command we do not know, in a private chat: point at /help instead of silence."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text("I don't know that command. Try /help, or just ask a question.")

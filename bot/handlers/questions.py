@@ -1,0 +1,111 @@
+"""Questions: any text in a private chat; in groups only what is addressed to the bot.
+
+With privacy mode on, a group bot sees commands addressed to it, replies to its own
+messages and mentions; even when it sees more (privacy off, or the bot is an admin) it must
+not answer every message, so group text is answered only when it replies to the bot or
+mentions it, and ``/ask`` works everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import time
+
+from telegram import Message, MessageEntity, Update
+from telegram.ext import ContextTypes
+
+from bot.format import render_answer
+from bot.replies import reply_plain, send_page, typing
+from bot.state import get_state
+
+logger = logging.getLogger(__name__)
+
+CITATIONS_PER_ANSWER = 10  # fetched once; the bot pages through them with "More results"
+USAGE = "Ask me about the news, e.g. /ask Who met the finance minister in March 2017?"
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/ask …`` (or ``/ask@botname …``): the rest of the message is the question."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    parts = message.text.split(maxsplit=1)
+    question = parts[1] if len(parts) > 1 else ""
+    if not question.strip():
+        await reply_plain(message, USAGE)
+        return
+    await answer_question(update, context, question)
+
+
+async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat, any text message is a question."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    await answer_question(update, context, message.text)
+
+
+async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group: answer a reply to one of our messages or a message mentioning us."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    bot = context.bot
+    replied = message.reply_to_message
+    is_reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == bot.id)
+    mentions = _mentions_of_bot(message, bot.username, bot.id)
+    if not (is_reply_to_bot or mentions):
+        return  # chatter between people
+    question = message.text
+    if bot.username:
+        question = re.sub(rf"@{re.escape(bot.username)}\b", " ", question, flags=re.IGNORECASE)
+    await answer_question(update, context, question)
+
+
+def _mentions_of_bot(message: Message, username: str | None, bot_id: int) -> bool:
+    entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    for entity, text in entities.items():
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+        if username and text.lower() == f"@{username.lower()}":
+            return True
+    return False
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> None:
+    """Rate-limit, search off the event loop, reply with the first page and its buttons."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None:
+        return
+    question = question.strip()
+    if not question:
+        await reply_plain(message, USAGE)
+        return
+    state = get_state(context)
+    if user is not None:
+        verdict = state.limiter.check(user.id)
+        if not verdict.allowed:
+            if verdict.notify:
+                seconds = max(1, math.ceil(verdict.retry_after))
+                await reply_plain(
+                    message,
+                    f"You're asking faster than I can read — please wait {seconds} s "
+                    "and ask again.",
+                )
+            return
+    asked_at = message.date.date() if message.date else None
+    async with typing(message):
+        started = time.perf_counter()
+        answer = await asyncio.to_thread(
+            state.index.answer, question, asked_at=asked_at, limit=CITATIONS_PER_ANSWER
+        )
+        state.metrics.record_answer(time.perf_counter() - started)
+    token = state.answers.put(answer) if answer.found and answer.citations else None
+    page = render_answer(answer, count=state.settings.citations_per_message)
+    await send_page(message, page, token)

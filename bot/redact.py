@@ -1,0 +1,65 @@
+"""Keep the bot token out of logs and error reports.
+
+The token is part of every Bot API URL, so any library that logs a URL or puts one in an
+exception message (httpx does both) would leak it. ``redact`` scrubs a string; the logging
+filter scrubs every record that passes through a handler, tracebacks included.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+
+MASK = "<redacted>"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def describe(exc: BaseException, secrets: Iterable[str], limit: int = 300) -> str:
+    """``Type: first line of the message`` — short enough for a chat, free of secrets."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = redact(text, secrets)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_traceback(exc: BaseException, secrets: Iterable[str]) -> str:
+    return redact("".join(traceback.format_exception(exc)), secrets)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message (and traceback) with the secrets masked."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        record.msg = redact(message, self._secrets)
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact(
+                "".join(traceback.format_exception(*record.exc_info)), self._secrets
+            ).rstrip("\n")
+            record.exc_info = None
+        return True
+
+
+def install_log_redaction(secrets: Iterable[str]) -> RedactingFilter:
+    """Attach the filter to every handler of the root logger (where records end up)."""
+    log_filter = RedactingFilter(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(log_filter)
+    # httpx logs every request URL (with the token) at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return log_filter

@@ -1,0 +1,49 @@
+"""The operator's one settings object: the index settings plus the Telegram ones.
+
+Read from ``NEWSBOT_*`` environment variables and ``.env``; see ``config.example.env``.
+The token is a ``SecretStr`` so it never appears in a repr, a log line or an error report.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from index.settings import IndexSettings, _split_list, load_settings
+
+
+class Settings(IndexSettings):
+    telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    telegram_api_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL (the token is appended); point at a local server.",
+    )
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    webhook_url: str | None = Field(None, description="Public HTTPS URL; unset = long polling.")
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    user_rate_limit: int = Field(5, ge=1, description="Questions per user per window.")
+    user_rate_window: int = Field(30, ge=1, description="Seconds of the per-user window.")
+    citations_per_message: int = Field(3, ge=1, le=10)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_list(cls, value: Any) -> Any:
+        items = _split_list(value)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, str) and not item.lstrip("-").isdigit():
+                    raise ValueError(f"admin ids are numeric user ids, not {item!r}")
+        return items
+
+    @field_validator("telegram_token", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        return load_settings(cls, **overrides)

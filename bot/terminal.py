@@ -1,0 +1,106 @@
+"""The terminal side of newsbot: render an ``Answer`` as text and run the chat loop.
+
+Same answers as Telegram, rendered for a terminal: the best quote in bold when the output
+is a TTY, plain otherwise (so pipes and tests see clean text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from index.models import Answer, Citation
+
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def format_date(value: dt.date | None) -> str:
+    return f"{value.day} {value.strftime('%b %Y')}" if value else "undated"
+
+
+def citation_line(c: Citation) -> str:
+    parts = [c.headline, c.article.source, format_date(c.article.published_date)]
+    line = " · ".join(p for p in parts if p)
+    if c.also:
+        line += " (also: " + ", ".join(c.also) + ")"
+    if c.article.url:
+        line += f"\n   {c.article.url}"
+    return line
+
+
+def render_answer(answer: Answer, *, color: bool = False) -> str:
+    if not answer.found or not answer.citations:
+        return "\n".join(answer.notes) or "I found nothing about that in the news I have."
+    out = []
+    for n, c in enumerate(answer.citations, start=1):
+        quotes = []
+        for q in c.quotes:
+            text = " ".join(q.text.split())
+            if q.best and color:
+                text = f"{BOLD}{text}{RESET}"
+            quotes.append(text)
+        out.append(f"{n}. " + " … ".join(quotes))
+        out.append(f"   — {citation_line(c)}")
+    out.extend(answer.notes)
+    return "\n".join(out)
+
+
+def chat_loop(
+    ask: Callable[[str], Answer],
+    *,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    per_page: int = 3,
+) -> None:
+    """Read questions until EOF, ``quit`` or Ctrl-C; ``more`` shows the next citations."""
+    color = stdout.isatty()
+    interactive = stdin.isatty()
+    print("Ask a question about the news (\"more\" for more results, \"quit\" to leave).",
+          file=stdout)
+    last: Answer | None = None
+    shown = 0
+    while True:
+        if interactive:
+            print("\n> ", end="", file=stdout, flush=True)
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            break
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in {"quit", "exit", ":q"}:
+            break
+        if question.lower() == "more":
+            if last is None or shown >= len(last.citations):
+                print("No more results.", file=stdout)
+                continue
+            page = Answer(last.question, last.citations[shown : shown + per_page])
+            print(_renumber(render_answer(page, color=color), shown), file=stdout)
+            shown += per_page
+            continue
+        try:
+            answer = ask(question)
+        except Exception as exc:  # keep the chat alive; say what went wrong in one line
+            print(f"Sorry, that failed: {type(exc).__name__}: {str(exc)[:200]}", file=stdout)
+            continue
+        last, shown = answer, per_page
+        page = Answer(answer.question, answer.citations[:per_page], answer.notes, answer.found)
+        print(render_answer(page, color=color), file=stdout)
+        if len(answer.citations) > per_page:
+            print(f"({len(answer.citations) - per_page} more: type \"more\")", file=stdout)
+        stdout.flush()
+
+
+def _renumber(text: str, offset: int) -> str:
+    lines = []
+    for line in text.splitlines():
+        head, dot, rest = line.partition(". ")
+        if dot and head.isdigit():
+            line = f"{int(head) + offset}. {rest}"
+        lines.append(line)
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""Answer composition: pick the sentences that answer, quote them verbatim, cite the story.
+
+Quotes are spans of the stored article body (``Quote.text == body[start:end]``), never
+rewritten, so numbers and names are exactly what the outlet printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from index.generation import Generation
+from index.models import Answer, Citation, Hit, Quote
+from index.sentences import split_sentences
+from index.text import content_terms, stem, words
+
+MAX_QUOTES = 2
+MAX_QUOTE_CHARS = 600
+
+
+def compose(
+    question: str,
+    hits: Sequence[Hit],
+    gen: Generation,
+    *,
+    min_relevance: float,
+    limit: int,
+) -> Answer:
+    relevant = [h for h in hits if _is_relevant(h, min_relevance)]
+    if not relevant:
+        topics = [h.article.headline for h in hits[:3]]
+        note = f"I found nothing about “{_short(question)}” in the news I have."
+        notes = (note,) + ((("Closest topics: " + "; ".join(topics)),) if topics else ())
+        return Answer(question, (), notes, found=False)
+    terms = {stem(t) for t in content_terms(question)}
+    citations = []
+    for hit in relevant[:limit]:
+        quotes = _quotes(hit, gen, terms)
+        citations.append(Citation(hit.article, quotes, hit.score))
+    return Answer(question, tuple(citations), (), found=True)
+
+
+def _is_relevant(hit: Hit, min_relevance: float) -> bool:
+    if hit.dense_score is not None and hit.dense_score >= min_relevance:
+        return True
+    # Strong keyword evidence counts even when the meaning match is weak (names, codes).
+    return hit.keyword_rank is not None and hit.keyword_rank <= 3 and (
+        hit.dense_score is None or hit.dense_score >= min_relevance - 0.1
+    )
+
+
+def _quotes(hit: Hit, gen: Generation, terms: set[str]) -> tuple[Quote, ...]:
+    body = hit.article.body
+    rows = gen.store.chunks(list(hit.chunk_ids))
+    ordered = [rows[c] for c in hit.chunk_ids if c in rows]
+    if not ordered:
+        ordered = gen.store.article_chunks(hit.article.rowid)[:1]
+    scored: dict[tuple[int, int], float] = {}
+    for rank, row in enumerate(ordered):
+        for s, e in split_sentences(row.text):
+            span = (row.start + s, row.start + e)
+            score = _sentence_score(body[span[0] : span[1]], terms) + (0.3 if rank == 0 else 0.0)
+            scored[span] = max(scored.get(span, 0.0), score)
+    if not scored:
+        return ()
+    ranked = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0][0]))
+    best_span, best_score = ranked[0]
+    chosen = [best_span]
+    for span, score in ranked[1:]:
+        if len(chosen) >= MAX_QUOTES:
+            break
+        if score >= max(0.5, 0.6 * best_score) and not _overlaps(span, chosen):
+            chosen.append(span)
+    chosen.sort()
+    quotes = []
+    for s, e in chosen:
+        if e - s > MAX_QUOTE_CHARS:  # keep a runaway "sentence" readable, still verbatim
+            cut = body.rfind(" ", s, s + MAX_QUOTE_CHARS)
+            e = cut if cut > s else s + MAX_QUOTE_CHARS
+        quotes.append(Quote(body[s:e], s, e, best=(s == best_span[0])))
+    return tuple(quotes)
+
+
+def _sentence_score(sentence: str, terms: set[str]) -> float:
+    if not terms:
+        return 0.0
+    found = {stem(w) for w in words(sentence)} & terms
+    return len(found) / len(terms) * 2.0 + min(len(found), 4) * 0.1
+
+
+def _overlaps(span: tuple[int, int], chosen: list[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in chosen)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,270 @@
+"""``Index``: the one object callers use (CLI, terminal chat, Telegram bot, eval).
+
+Thread-safety: ``search``/``answer``/``stats`` may be called from several threads at once
+(the bot runs them in ``asyncio.to_thread``); writes (``ingest``, ``rebuild``) are
+serialized by a lock. ``rebuild`` builds a whole new generation beside the current one and
+swaps it in atomically, so questions keep being answered from the old index meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from index.answer import compose
+from index.embed import Embedder
+from index.generation import (
+    Generation,
+    current_dir,
+    new_dir,
+    point_current,
+)
+from index.ingest import Ingestor
+
+from index.models import (
+    Answer,
+    Article,
+    Hit,
+    IndexStats,
+    IngestReport,
+    RebuildProgress,
+    SourceStats,
+    StoredArticle,
+)
+from index.search import Retriever
+from index.settings import IndexSettings
+
+log = logging.getLogger(__name__)
+STALE_GENERATION_SECONDS = 3600
+
+
+class RebuildRunning(RuntimeError):
+    """A rebuild is already in progress (``fraction`` says how far it got)."""
+
+    def __init__(self, fraction: float) -> None:
+        super().__init__(f"a rebuild is already running ({fraction:.0%})")
+        self.fraction = fraction
+
+
+class RebuildFailed(RuntimeError):
+    """The rebuild produced no usable index; the previous one keeps serving."""
+
+
+class Index:
+    def __init__(self, settings: IndexSettings, embedder: Embedder, gen: Generation) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._gen = gen
+        self._retriever = Retriever(embedder, settings)
+        self._write_lock = threading.Lock()
+        self._rebuild_lock = threading.Lock()
+        self._retired: list[Generation] = []
+        self.rebuild_fraction: float | None = None  # None when no rebuild is running
+
+    @classmethod
+    def open(cls, settings: IndexSettings, *, embedder: Embedder | None = None) -> Index:
+        """Open (creating if needed) the index in ``settings.data_dir``; checks FAISS/SQLite
+        agreement and repairs the vector file from SQLite when they differ."""
+        embedder = embedder or Embedder(settings.embedding_model,
+                                        batch_size=settings.embed_batch_size)
+        data_dir = Path(settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        directory = current_dir(data_dir)
+        if directory is None or not directory.exists():
+            if directory is not None:
+                log.warning("index generation %s is missing; starting an empty index", directory)
+            directory = new_dir(data_dir)
+            point_current(data_dir, directory)
+        _remove_abandoned(data_dir, keep=directory)
+        gen = Generation.open(directory, embedder.dim, settings.embedding_model)
+        return cls(settings, embedder, gen)
+
+    @property
+    def generation(self) -> Generation:
+        return self._gen
+
+    # -- writing ----------------------------------------------------------------------------
+    def ingest(self, sources: Iterable[str], *, progress: bool = False) -> IngestReport:
+        """Load, dedup, chunk, embed and store every article from paths/URLs in ``sources``."""
+        sources = list(sources)
+        with self._write_lock:
+            report = Ingestor(self._gen, self.embedder, self.settings).run(
+                sources, progress=progress)
+            _remember_sources(self._gen, sources)
+        return report
+
+    def rebuild(
+        self,
+        sources: list[str],
+        *,
+        progress: Callable[[RebuildProgress], None] | None = None,
+    ) -> IngestReport:
+        """Build a fresh generation: every stored article re-chunked and re-embedded, plus
+        whatever ``sources`` (and sources ingested before) now hold; then swap it in
+        atomically. On failure the current index keeps serving and the exception propagates.
+        """
+        if not self._rebuild_lock.acquire(blocking=False):
+            raise RebuildRunning(self.rebuild_fraction or 0.0)
+        started = time.monotonic()
+        new_gen: Generation | None = None
+        try:
+            self.rebuild_fraction = 0.0
+            old = self._gen
+            all_sources = list(dict.fromkeys([*sources, *_remembered_sources(old)]))
+            _emit(progress, "loading", 0.0, 0, 0, started, None)
+            from index.loaders import load_source
+
+            items = [item for src in all_sources for item in load_source(src, self.settings)]
+            stored = old.store.latest(limit=-1)
+            total = max(1, len(stored) + len(items))
+            data_dir = Path(self.settings.data_dir)
+            new_gen = Generation.open(new_dir(data_dir), self.embedder.dim,
+                                      self.settings.embedding_model)
+
+            def on_batch(articles: int, chunks: int) -> None:
+                done = min(1.0, (ingestor.seen) / total)
+                self.rebuild_fraction = done
+                elapsed = time.monotonic() - started
+                eta = elapsed / done * (1 - done) if done > 0.02 else None
+                _emit(progress, "embedding", done, articles, chunks, started, eta)
+
+            ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch)
+            ingestor.add_items(_stored_as_articles(stored))
+            ingestor.add_items(items)
+            ingestor.flush()
+            report = ingestor.report
+            _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
+                  started, 0.0)
+            new_gen.save_vectors()
+            problems = new_gen.check()
+            if problems:
+                raise RebuildFailed("; ".join(problems))
+            articles, _chunks, _ = new_gen.store.counts()
+            if articles == 0 and (report.failed or old.store.counts()[0]):
+                raise RebuildFailed(
+                    f"no articles could be loaded ({report.failed} sources failed)")
+            _remember_sources(new_gen, all_sources)
+            with self._write_lock:
+                point_current(data_dir, new_gen.dir)
+                self._gen = new_gen
+                self._retire(old)
+            report.seconds = time.monotonic() - started
+            _emit(progress, "done", 1.0, articles, new_gen.store.counts()[1], started, 0.0)
+            return report
+        except BaseException:
+            if new_gen is not None and new_gen is not self._gen:
+                new_gen.close()
+                shutil.rmtree(new_gen.dir, ignore_errors=True)
+            raise
+        finally:
+            self.rebuild_fraction = None
+            self._rebuild_lock.release()
+
+    def _retire(self, old: Generation) -> None:
+        """Close generations retired earlier; keep ``old`` open for in-flight queries."""
+        for gen in self._retired:
+            gen.close()
+            shutil.rmtree(gen.dir, ignore_errors=True)
+        self._retired = [old]
+
+    # -- reading ----------------------------------------------------------------------------
+    def search(self, query: str, *, k: int = 10, asked_at: dt.date | None = None) -> list[Hit]:
+        """Top ``k`` articles for ``query`` (one hit per article, best first)."""
+        return self._retriever.search(self._gen, query, k=k, asked_at=asked_at)
+
+    def answer(
+        self, question: str, *, asked_at: dt.date | None = None, limit: int = 10
+    ) -> Answer:
+        """Up to ``limit`` citations with verbatim quotes; ``found`` False when nothing is
+        relevant enough (the bot shows the first few and pages through the rest)."""
+        started = time.perf_counter()
+        gen = self._gen
+        hits = self._retriever.search(gen, question, k=max(limit, 10), asked_at=asked_at)
+        answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
+                         limit=limit)
+        answer = Answer(answer.question, answer.citations, answer.notes, answer.found,
+                        time.perf_counter() - started)
+        return answer
+
+    def stats(self) -> IndexStats:
+        gen = self._gen
+        articles, chunks, sources = gen.store.counts()
+        return IndexStats(articles, chunks, gen.vectors.ntotal, sources,
+                          gen.store.get_meta("last_ingest"), gen.disk_bytes(),
+                          self.settings.embedding_model)
+
+    def sources(self) -> list[SourceStats]:
+        return self._gen.store.sources()
+
+    def latest(self, topic: str | None = None, *, limit: int = 5) -> list[StoredArticle]:
+        """Newest articles, optionally only those matching ``topic``."""
+        gen = self._gen
+        if not topic or not topic.strip():
+            return gen.store.latest(limit)
+        hits = self._retriever.search(gen, topic, k=max(30, limit * 5))
+        floor = self.settings.min_relevance
+        ids = [h.article.rowid for h in hits if (h.dense_score or 0.0) >= floor]
+        return gen.store.latest(limit, ids)
+
+    def article(self, rowid: int) -> StoredArticle | None:
+        return self._gen.store.articles([rowid]).get(rowid)
+
+    def check(self) -> list[str]:
+        """Integrity problems (empty list = FAISS, SQLite chunks and FTS agree)."""
+        return self._gen.check()
+
+    def close(self) -> None:
+        with self._write_lock:
+            for gen in self._retired:
+                gen.close()
+            self._retired = []
+            self._gen.close()
+
+
+def _emit(progress: Callable[[RebuildProgress], None] | None, phase: str, fraction: float,
+          articles: int, chunks: int, started: float, eta: float | None) -> None:
+    if progress is None:
+        return
+    try:
+        progress(RebuildProgress(phase, fraction, articles, chunks,
+                                 time.monotonic() - started, eta))
+    except Exception:  # a broken progress display must not abort a rebuild
+        log.exception("rebuild progress callback failed")
+
+
+def _stored_as_articles(stored: list[StoredArticle]) -> Iterable[Article]:
+    for a in stored:
+        published = None
+        if a.published_at:
+            published = (dt.datetime.fromisoformat(a.published_at) if "T" in a.published_at
+                         else dt.date.fromisoformat(a.published_at))
+        yield Article(a.ext_id, a.title, published, a.source, a.url, a.category, a.body,
+                      origin=f"stored article {a.rowid}", key=a.key, note=a.note)
+
+
+def _remember_sources(gen: Generation, sources: list[str]) -> None:
+    import json
+
+    known = _remembered_sources(gen)
+    merged = list(dict.fromkeys([*known, *sources]))
+    gen.store.set_meta("sources", json.dumps(merged))
+
+
+def _remembered_sources(gen: Generation) -> list[str]:
+    import json
+
+    raw = gen.store.get_meta("sources")
+    return list(json.loads(raw)) if raw else []
+
+
+def _remove_abandoned(data_dir: Path, keep: Path) -> None:
+    """Delete generations left by crashed rebuilds (old enough not to be in progress)."""
+    now = time.time()
+    for path in data_dir.glob("gen-*"):
+        if path.is_dir() and path != keep and now - path.stat().st_mtime > STALE_GENERATION_SECONDS:
+            shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,143 @@
+"""One generation of the index: a directory holding ``newsbot.sqlite`` and ``vectors.faiss``.
+
+``data_dir/CURRENT`` names the live generation. A rebuild fills a new generation beside it
+and then replaces ``CURRENT`` by an atomic rename, so a crash at any instant leaves either
+the old or the new generation live — never a mix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from index.store import Store
+from index.vectors import VectorIndex, fsync_dir
+
+log = logging.getLogger(__name__)
+
+CURRENT = "CURRENT"
+SQLITE_NAME = "newsbot.sqlite"
+VECTORS_NAME = "vectors.faiss"
+
+
+class IntegrityError(RuntimeError):
+    """FAISS, SQLite chunks and FTS rows disagree and could not be repaired."""
+
+
+class Generation:
+    def __init__(self, directory: Path, store: Store, vectors: VectorIndex) -> None:
+        self.dir = directory
+        self.store = store
+        self.vectors = vectors
+        self.lock = threading.RLock()  # guards FAISS (not thread-safe for add + search)
+        self.dirty = False
+
+    @classmethod
+    def open(cls, directory: Path, dim: int, model: str) -> Generation:
+        directory.mkdir(parents=True, exist_ok=True)
+        store = Store(directory / SQLITE_NAME)
+        stored_model = store.get_meta("model")
+        if stored_model is None:
+            store.set_meta("model", model)
+            store.set_meta("dim", str(dim))
+        elif stored_model != model or store.get_meta("dim") != str(dim):
+            store.close()
+            raise IntegrityError(
+                f"this index was built with embedding model {stored_model!r}; the setting "
+                f"NEWSBOT_EMBEDDING_MODEL is {model!r}: run `newsbot reindex` to rebuild it"
+            )
+        vectors = VectorIndex.load(directory / VECTORS_NAME, dim) or VectorIndex(dim)
+        gen = cls(directory, store, vectors)
+        gen.reconcile()
+        return gen
+
+    def reconcile(self) -> tuple[int, int]:
+        """Make FAISS hold exactly the chunks SQLite holds (SQLite is the truth).
+
+        After a crash between a committed batch and the next vector save, FAISS lacks the
+        newest chunks (or still has replaced ones); both are fixed from SQLite's copies.
+        """
+        with self.lock:
+            want = self.store.chunk_ids()
+            have = self.vectors.ids()
+            if len(np.unique(have)) != len(have):
+                log.warning("vector file has duplicate ids; rebuilding it from SQLite")
+                self.vectors = VectorIndex(self.vectors.dim)
+                have = np.zeros(0, dtype=np.int64)
+            missing = np.setdiff1d(want, have, assume_unique=True)
+            extra = np.setdiff1d(have, want, assume_unique=True)
+            if len(extra):
+                self.vectors.remove(extra)
+            for ids, vecs in self.store.iter_vectors(missing.tolist() if len(have) else None):
+                self.vectors.add(ids, vecs)
+            if len(missing) or len(extra):
+                log.info("repaired vector file: %d added, %d removed", len(missing), len(extra))
+                self.save_vectors()
+            return len(missing), len(extra)
+
+    def check(self) -> list[str]:
+        """Disagreements between FAISS ids, SQLite chunks and FTS rows (empty = healthy)."""
+        problems = []
+        with self.lock:
+            want = self.store.chunk_ids()
+            have = np.sort(self.vectors.ids())
+            fts = self.store.fts_count()
+        if len(want) != len(have) or not np.array_equal(want, have):
+            problems.append(f"FAISS holds {len(have)} vectors, SQLite {len(want)} chunks")
+        if fts != len(want):
+            problems.append(f"FTS holds {fts} rows, SQLite {len(want)} chunks")
+        return problems
+
+    def save_vectors(self) -> None:
+        with self.lock:
+            self.vectors.save(self.dir / VECTORS_NAME)
+            self.dirty = False
+
+    def disk_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
+
+    def close(self) -> None:
+        with self.lock:
+            if self.dirty:
+                self.save_vectors()
+            self.store.close()
+
+
+def current_dir(data_dir: Path) -> Path | None:
+    pointer = data_dir / CURRENT
+    if not pointer.exists():
+        return None
+    name = pointer.read_text().strip()
+    return data_dir / name if name else None
+
+
+def new_dir(data_dir: Path) -> Path:
+    name = time.strftime("gen-%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+    path = data_dir / name
+    path.mkdir(parents=True)
+    return path
+
+
+def point_current(data_dir: Path, directory: Path) -> None:
+    """Atomically make ``directory`` the live generation."""
+    tmp = data_dir / (CURRENT + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(directory.name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, data_dir / CURRENT)
+    fsync_dir(data_dir)
+
+
+def remove_stale(data_dir: Path, keep: Path) -> None:
+    """Delete generations other than ``keep`` (left by finished or crashed rebuilds)."""
+    for path in data_dir.glob("gen-*"):
+        if path.is_dir() and path != keep:
+            shutil.rmtree(path, ignore_errors=True)

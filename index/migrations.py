@@ -1,0 +1,69 @@
+"""Numbered schema migrations; ``PRAGMA user_version`` records the last one applied.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: articles, chunks (with their vectors, so FAISS can always be rebuilt), FTS, meta.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        ext_id TEXT NOT NULL,
+        key TEXT UNIQUE,
+        body_hash TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        published_at TEXT,
+        source TEXT NOT NULL,
+        url TEXT,
+        category TEXT,
+        body TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT '',
+        note TEXT,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE INDEX articles_published ON articles (published_at);
+    CREATE INDEX articles_source ON articles (source);
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a FAISS id means one vector
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        vector BLOB NOT NULL
+    );
+    CREATE INDEX chunks_article ON chunks (article_id);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5 (
+        title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations, each in its own transaction; return the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"index schema version {version} is newer than this newsbot ({len(MIGRATIONS)})"
+        )
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]

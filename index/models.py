@@ -1,0 +1,222 @@
+"""Plain records passed between the index library's stages and to its callers.
+
+Dataclasses rather than dicts so that every stage agrees on field names and types, and so
+the bot (or any other front end) can render an ``Answer`` without knowing how it was made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(slots=True)
+class Article:
+    """A normalized news article, as every loader yields it.
+
+    ``published_at`` is a date or datetime (naive = UTC) or None when the source gave none.
+    ``origin`` names where it came from (file path and line, URL) for reports and errors.
+    ``key`` is a stable identity used to recognise a changed version of the same article
+    (canonical URL, or source + external id, or file path); None when there is none.
+    """
+
+    id: str
+    title: str
+    published_at: dt.date | dt.datetime | None
+    source: str
+    url: str | None
+    category: str | None
+    body: str
+    origin: str = ""
+    key: str | None = None
+    note: str | None = None  # e.g. "summary only: page fetch failed"
+
+
+@dataclass(slots=True, frozen=True)
+class LoadProblem:
+    """A record a loader could not turn into an article.
+
+    ``kind`` is "skipped" for expected non-articles (empty CSV rows, blank files) and
+    "failed" for broken input (bad JSON line, unreadable file, dead URL).
+    """
+
+    kind: Literal["skipped", "failed"]
+    where: str
+    reason: str
+    count: int = 1  # one record can stand for many alike (e.g. 2,193 empty CSV rows)
+
+
+LoadItem = Article | LoadProblem
+
+
+@dataclass(slots=True, frozen=True)
+class Chunk:
+    """A passage of an article: ``text`` is the quotable article text ``body[start:end]``;
+    ``embed_text`` is what the model sees (title, date and source prepended)."""
+
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    embed_text: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest run did; printed by ``newsbot ingest`` (``--json`` uses ``as_dict``)."""
+
+    articles_new: int = 0
+    articles_updated: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    failed: int = 0
+    chunks_embedded: int = 0
+    problems: list[LoadProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "articles_new": self.articles_new,
+            "articles_updated": self.articles_updated,
+            "duplicates": self.duplicates,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "chunks_embedded": self.chunks_embedded,
+            "problems": [
+                {"kind": p.kind, "where": p.where, "reason": p.reason, "count": p.count}
+                for p in self.problems
+            ],
+            "seconds": round(self.seconds, 3),
+        }
+
+    def add_problem(self, problem: LoadProblem) -> None:
+        if problem.kind == "skipped":
+            self.skipped += problem.count
+        else:
+            self.failed += problem.count
+        self.problems.append(problem)
+
+    def merge(self, other: IngestReport) -> None:
+        self.articles_new += other.articles_new
+        self.articles_updated += other.articles_updated
+        self.duplicates += other.duplicates
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.chunks_embedded += other.chunks_embedded
+        self.problems.extend(other.problems)
+        self.seconds += other.seconds
+
+
+@dataclass(slots=True, frozen=True)
+class StoredArticle:
+    """An article as the store holds it (``rowid`` is the store's own integer id)."""
+
+    rowid: int
+    ext_id: str
+    title: str
+    published_at: str | None  # ISO date or datetime
+    source: str
+    url: str | None
+    category: str | None
+    body: str
+    key: str | None = None
+    note: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """The title, or the article's first sentence when it has none."""
+        if self.title.strip():
+            return self.title.strip()
+        from index.sentences import split_sentences
+
+        spans = split_sentences(self.body)
+        first = self.body[spans[0][0] : spans[0][1]] if spans else self.body
+        return first.strip()[:200]
+
+    @property
+    def published_date(self) -> dt.date | None:
+        if not self.published_at:
+            return None
+        return dt.date.fromisoformat(self.published_at[:10])
+
+
+@dataclass(slots=True, frozen=True)
+class Hit:
+    """One article retrieved for a query: its best chunks and fused score."""
+
+    article: StoredArticle
+    score: float
+    chunk_ids: tuple[int, ...]
+    dense_score: float | None = None
+    keyword_rank: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Quote:
+    """A verbatim sentence from an article: ``text == article.body[start:end]`` always."""
+
+    text: str
+    start: int
+    end: int
+    best: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class Citation:
+    """One cited story: quotes from the article and where it came from."""
+
+    article: StoredArticle
+    quotes: tuple[Quote, ...]
+    score: float
+    also: tuple[str, ...] = ()  # other outlets that ran the same story
+
+    @property
+    def headline(self) -> str:
+        return self.article.headline
+
+
+@dataclass(slots=True, frozen=True)
+class Answer:
+    """What the bot says to a question: rendered by the terminal chat and by Telegram."""
+
+    question: str
+    citations: tuple[Citation, ...]
+    notes: tuple[str, ...] = ()
+    found: bool = True
+    seconds: float = 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class SourceStats:
+    """One outlet in the index: how many articles and which dates they span."""
+
+    source: str
+    articles: int
+    first: str | None
+    last: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class IndexStats:
+    """Size and freshness of the index, for ``/stats`` and ``newsbot stats``."""
+
+    articles: int
+    chunks: int
+    vectors: int
+    sources: int
+    last_ingest: str | None  # ISO datetime (UTC)
+    disk_bytes: int
+    model: str
+
+
+@dataclass(slots=True, frozen=True)
+class RebuildProgress:
+    """Reported during ``Index.rebuild``: ``fraction`` in [0, 1]; ``eta_seconds`` may be None."""
+
+    phase: str  # "loading" | "embedding" | "saving" | "done"
+    fraction: float
+    articles: int
+    chunks: int
+    elapsed_seconds: float
+    eta_seconds: float | None

@@ -1,0 +1,290 @@
+"""Text clean-up shared by every loader, plus the identities used for deduplication.
+
+Articles arrive from CSV exports, feeds, scraped pages and hand-written files, each with its
+own warts: zero-width characters, stray HTML, Windows line endings, share-button lines and
+sentences glued together by a careless export ("reported.Sources said"). Everything
+downstream (sentence splitting, chunking, quoting, hashing) assumes the one clean shape
+produced here: paragraphs separated by exactly one blank line, single spaces inside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Invisible characters that only ever get in the way of matching and quoting. The soft
+# hyphen is included because it is invisible too and splits words for search.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+# An entity with its terminating semicolon. ``html.unescape`` on its own would also turn
+# legacy forms such as "&not" in "&notation" into symbols, which corrupts plain text.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+# Tags that make a body "look like HTML". A known tag name is required so that plain text
+# such as "a <b and c> d" or "x < y" is left alone.
+_HTML_TAG = re.compile(
+    r"</?(?:p|br|div|span|a|b|i|em|strong|u|h[1-6]|ul|ol|li|table|tr|td|th|tbody|thead|"
+    r"img|figure|figcaption|blockquote|section|article|header|footer|nav|aside|main|"
+    r"script|style|iframe|html|body|head|meta|link|pre|code|hr|small|sup|sub|time|"
+    r"noscript|form|input|button|svg|picture|source|video|audio|center|font|dl|dt|dd)"
+    r"(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
+_BLOCK_TAGS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 ul ol li table tr blockquote section article header footer "
+    "figure figcaption pre hr dl dt dd aside main nav center form".split()
+)
+_DROP_TAGS = frozenset("script style noscript template head svg iframe object embed".split())
+
+# Whole lines that are page furniture rather than article text. Each pattern must match
+# the entire (short) line, so the same words inside a real sentence are never touched.
+_BOILERPLATE = re.compile(
+    r"""^(?:
+        share\s+(?:this|on\s+\w+)(?:\s+(?:article|story|post|page))?
+      | share\s*(?:via|:).{0,60}
+      | follow\s+us(?:\s+on\s+[\w ,&/]+)?
+      | (?:like|find)\s+us\s+on\s+facebook
+      | copyright\s*(?:©|\(c\)|\d{4}).{0,100}
+      | ©\s*(?:\d{4}|[A-Z]).{0,100}
+      | (?:[\w .,&'-]{0,60}\s)?all\s+rights\s+reserved\.?
+      | click\s+here\s+(?:to|for)\b.{0,100}
+      | (?:read|see)\s+(?:more|also)\s*:.{0,150}
+      | advertisement
+      | sponsored(?:\s+content)?
+      | subscribe\s+to\s+our\s+(?:newsletter|channel)s?.{0,60}
+      | sign\s+up\s+for\s+our\s+newsletters?.{0,60}
+    )[.!:]?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BOILERPLATE_MAX_CHARS = 160
+
+# Top-level domains that a capitalized word after a dot most likely is ("Dawn.Com"). "Net",
+# "In", "Us" and the like are left out on purpose: "said.Net profit rose" is a sentence.
+_DOMAIN_WORDS = frozenset({"com", "org", "pk", "tv", "edu", "gov", "io", "biz", "info"})
+_CLOSERS = frozenset(")]}\"'”’%")
+_TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_eid"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_text(s: str | None) -> str:
+    """One-line text (titles, sources): entities decoded, invisible characters dropped,
+    all whitespace collapsed to single spaces."""
+    if not s:
+        return ""
+    text = unicodedata.normalize("NFC", _unescape_entities(s)).translate(_ZERO_WIDTH)
+    text = "".join(" " if _is_space_or_control(ch) else ch for ch in text)
+    return " ".join(text.split())
+
+
+def normalize_body(s: str | None) -> str:
+    """The canonical article body: plain text, paragraphs separated by exactly "\\n\\n".
+
+    Order matters: HTML goes first (it decides where paragraphs are), boilerplate is
+    judged on whole lines before lines are joined, and sentence repair runs last so it
+    sees the final spacing.
+    """
+    if not s:
+        return ""
+    text = s.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2029", "\n\n").replace("\u2028", "\n").replace("\x85", "\n")
+    text = html_to_text(text) if looks_like_html(text) else _unescape_entities(text)
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = "".join(_clean_char(ch) for ch in text)
+
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for raw_line in text.split("\n"):
+        line = " ".join(raw_line.split())
+        if not line:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            continue
+        if is_boilerplate(line):
+            continue
+        current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(repair_sentences(p) for p in paragraphs)
+
+
+def looks_like_html(s: str) -> bool:
+    """True when ``s`` contains at least one real HTML tag (not just a stray "<")."""
+    return _HTML_TAG.search(s) is not None
+
+
+def html_to_text(s: str) -> str:
+    """Visible text of an HTML fragment or page; block elements become paragraph breaks.
+
+    Uses the standard library's tolerant parser: feeds and CMS exports hand us fragments
+    that are rarely well-formed, and this parser never raises on them.
+    """
+    parser = _TextExtractor()
+    parser.feed(s)
+    parser.close()
+    return parser.text()
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for a whole short line that is page furniture ("Share this", "Advertisement")."""
+    stripped = line.strip()
+    return len(stripped) <= _BOILERPLATE_MAX_CHARS and bool(_BOILERPLATE.match(stripped))
+
+
+def repair_sentences(text: str) -> str:
+    """Insert the missing space in "reported.Sources said" and similar exports.
+
+    A dot is only treated as a glued sentence end when it follows a lowercase letter,
+    digit, closing bracket/quote or "%", and is followed by an uppercase letter and then a
+    lowercase one. That leaves "U.S.", "3.5", "Rs.4", "e.g." and "thenews.com.pk" alone;
+    tokens that are URLs, e-mail addresses or end in a domain word are skipped too.
+    """
+    if "." not in text:
+        return text
+    out: list[str] = []
+    last = 0
+    for i in _glued_dots(text):
+        out.append(text[last : i + 1])
+        out.append(" ")
+        last = i + 1
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _glued_dots(text: str) -> list[int]:
+    positions: list[int] = []
+    n = len(text)
+    for i in range(1, n - 2):
+        if text[i] != ".":
+            continue
+        before, first, second = text[i - 1], text[i + 1], text[i + 2]
+        if not (before.islower() or before.isdigit() or before in _CLOSERS):
+            continue
+        if not (first.isupper() and second.islower()):
+            continue
+        if _in_url_like_token(text, i):
+            continue
+        positions.append(i)
+    return positions
+
+
+def _in_url_like_token(text: str, dot: int) -> bool:
+    start = dot
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end = dot
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    token = text[start:end].lower()
+    if "://" in token or token.startswith("www.") or "@" in token:
+        return True
+    word_end = dot + 1
+    while word_end < len(text) and text[word_end].isalpha():
+        word_end += 1
+    return text[dot + 1 : word_end].lower() in _DOMAIN_WORDS
+
+
+def canonical_url(url: str | None) -> str | None:
+    """A stable form of ``url`` for recognising the same article twice, or None.
+
+    Lowercases scheme and host, drops default ports, fragments and tracking parameters
+    (``utm_*``, ``fbclid``, ``gclid``), sorts the remaining query and strips a trailing
+    slash. Only http(s) URLs with a host count; anything else is None.
+    """
+    if not url or not url.strip():
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in _DEFAULT_PORTS or not host or any(ch.isspace() for ch in host):
+        return None
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password else "")
+        netloc = f"{userinfo}@{netloc}"
+    path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not key.lower().startswith("utm_") and key.lower() not in _TRACKING_PARAMS
+    ]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def body_hash(body: str) -> str:
+    """sha256 of the normalized body, casefolded, whitespace collapsed: the duplicate key
+    that survives re-exports which only changed spacing or capitalization."""
+    folded = " ".join(normalize_body(body).casefold().split())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+def _unescape_entities(s: str) -> str:
+    if "&" not in s:
+        return s
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), s)
+
+
+def _is_space_or_control(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Zs", "Zl", "Zp")
+
+
+def _clean_char(ch: str) -> str:
+    """Newlines survive, other whitespace becomes a space, other control chars vanish."""
+    if ch == "\n":
+        return ch
+    if ch.isspace():
+        return " "
+    if unicodedata.category(ch) == "Cc":
+        return ""
+    return ch
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; script/style contents are dropped, blocks break paragraphs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP_TAGS:
+            self._skip_depth += 1
+        elif tag == "br":
+            self._parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self._parts.append("\n\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self._parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self._parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self._parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            # Newlines in HTML source are just spaces; only tags make line breaks.
+            self._parts.append(data.replace("\n", " "))
+
+    def text(self) -> str:
+        return "".join(self._parts)

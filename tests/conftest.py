@@ -1,0 +1,89 @@
+"""Fixtures that isolate all state: each test gets its own data dir, no NEWSBOT_* leaks
+from the developer's environment or .env, and one real embedding model per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SEED = Path(__file__).resolve().parents[1] / "index" / "samples" / "seed_article.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("NEWSBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no stray .env is read, ./data lands in tmp
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real packaged MiniLM model, loaded once (about 7 s)."""
+    from index.embed import Embedder
+
+    e = Embedder()
+    e.load()
+    return e
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from index.settings import IndexSettings
+
+    return IndexSettings(data_dir=tmp_path / "data")
+
+
+def write_article(folder: Path, name: str, *, title: str = "", date: str | None = None,
+                  source: str = "Test Wire", url: str | None = None, body: str) -> Path:
+    """Write a small article in the text format with header lines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    if date:
+        lines.append(f"date {date}")
+    if title:
+        lines.append(f"title {title}")
+    lines.append(f"source {source}")
+    if url:
+        lines.append(f"url {url}")
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n\n" + body + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """Four short articles written for these tests, plus the seed article."""
+    folder = tmp_path / "corpus"
+    write_article(folder, "port.txt", title="Gwadar port handles first container ship",
+                  date="2017-03-01", body=(
+                      "GWADAR - The port of Gwadar handled its first container ship on "
+                      "Tuesday, officials said. The vessel carried 250 containers of "
+                      "construction material. Port authorities expect monthly calls by May."))
+    write_article(folder, "rates.txt", title="State Bank keeps policy rate at 5.75 percent",
+                  date="2017-01-28", body=(
+                      "KARACHI - The State Bank of Pakistan kept its policy rate unchanged at "
+                      "5.75 percent on Saturday. The governor said inflation remained within "
+                      "the target range. Analysts had expected no change."))
+    write_article(folder, "floods.txt", title="Monsoon floods damage cotton crop in Sindh",
+                  date="2016-08-15", body=(
+                      "HYDERABAD - Monsoon floods damaged about 90,000 acres of cotton in "
+                      "Sindh, the provincial agriculture minister said. Farmers asked for "
+                      "relief payments and seed subsidies for the next sowing season."))
+    write_article(folder, "telecom.txt", title="Mobile broadband users pass 40 million",
+                  date="2017-02-20", body=(
+                      "ISLAMABAD - Mobile broadband subscriptions in Pakistan passed 40 "
+                      "million in January, the telecom regulator said. 4G users grew fastest."))
+    (folder / "seed_article.txt").write_bytes(SEED.read_bytes())
+    return folder
+
+
+@pytest.fixture
+def index(settings, embedder):
+    from index import Index
+
+    idx = Index.open(settings, embedder=embedder)
+    yield idx
+    idx.close()

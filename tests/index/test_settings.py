@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from index.settings import IndexSettings, SettingsError
+
+
+def test_defaults_are_documented_values() -> None:
+    s = Settings.load()
+    assert s.data_dir == Path("data")
+    assert s.embedding_model == "minilm"
+    assert s.telegram_token is None
+    assert s.admin_ids == []
+    assert s.telegram_api_url == "https://api.telegram.org/bot"
+
+
+def test_lists_accept_commas_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_ADMIN_IDS", "123, 456")
+    monkeypatch.setenv("NEWSBOT_FEEDS", '["http://a/rss", "http://b/atom"]')
+    s = Settings.load()
+    assert s.admin_ids == [123, 456]
+    assert s.feeds == ["http://a/rss", "http://b/atom"]
+
+
+def test_token_is_secret_and_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_TELEGRAM_TOKEN", "123:SECRET-TOKEN")
+    s = Settings.load()
+    assert s.telegram_token is not None
+    assert s.telegram_token.get_secret_value() == "123:SECRET-TOKEN"
+    assert "SECRET-TOKEN" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("NEWSBOT_ADMIN_IDS", "@someadmin"),
+        ("NEWSBOT_CHUNK_WORDS", "lots"),
+        ("NEWSBOT_CHUNK_WORDS", "5000"),
+        ("NEWSBOT_FEED_INTERVAL", "1"),
+    ],
+)
+def test_malformed_value_names_the_variable(monkeypatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as err:
+        Settings.load()
+    assert var in str(err.value)
+
+
+def test_unknown_variable_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_TELEGRAM_TOKNE", "x")
+    with pytest.raises(SettingsError, match="NEWSBOT_TELEGRAM_TOKNE"):
+        Settings.load()
+
+
+def test_unknown_key_in_dotenv_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("NEWSBOT_DATA_DIRR=/tmp/x\n")
+    with pytest.raises(SettingsError, match="NEWSBOT_DATA_DIRR"):
+        Settings.load()
+
+
+def test_dotenv_values_are_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("NEWSBOT_DATA_DIR=/tmp/elsewhere\nNEWSBOT_ADMIN_IDS=7\n")
+    s = Settings.load()
+    assert s.data_dir == Path("/tmp/elsewhere")
+    assert s.admin_ids == [7]
+
+
+def test_every_field_is_in_config_example() -> None:
+    example = (Path(__file__).resolve().parents[2] / "config.example.env").read_text()
+    for name in Settings.model_fields:
+        assert f"NEWSBOT_{name.upper()}=" in example, name
+    for name in IndexSettings.model_fields:
+        assert f"NEWSBOT_{name.upper()}=" in example, name
