@@ -88,7 +88,8 @@ def build_application(
         .post_init(_post_init)
         .build()
     )
-    all_sources = tuple(dict.fromkeys([*settings.feeds, *sources]))
+    configured = list(getattr(settings, "sources", None) or [])  # NEWSBOT_SOURCES, if defined
+    all_sources = tuple(dict.fromkeys([*configured, *settings.feeds, *sources]))
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
         index=index,

@@ -77,7 +77,9 @@ def fetch(
                 if target in seen:
                     raise FetchError(f"redirect loop fetching {url} (back to {target})")
                 if len(seen) > MAX_REDIRECTS:
-                    raise FetchError(f"too many redirects fetching {url} (more than 5)")
+                    raise FetchError(
+                        f"too many redirects fetching {url} (more than {MAX_REDIRECTS})"
+                    )
                 current = target
     except httpx.TimeoutException:
         raise FetchError(f"timed out after {timeout:g} s fetching {url}") from None
@@ -95,7 +97,7 @@ def _get_once(
     """One request; returns (result, None) or (None, redirect location)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise httpx.ReadTimeout("deadline passed")
+        raise FetchError(f"timed out after {timeout:g} s fetching {url}")
     with client.stream("GET", url, timeout=httpx.Timeout(remaining)) as response:
         status = response.status_code
         if status in _REDIRECT_STATUSES:

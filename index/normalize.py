@@ -34,11 +34,19 @@ _HTML_TAG = re.compile(
     r"(?:\s[^<>]*)?/?>",
     re.IGNORECASE,
 )
-_BLOCK_TAGS = frozenset(
-    "p div h1 h2 h3 h4 h5 h6 ul ol li table tr blockquote section article header footer "
-    "figure figcaption pre hr dl dt dd aside main nav center form".split()
+_BLOCK_TAG = re.compile(
+    r"<(?:p|br|div|h[1-6]|ul|ol|li|table|tr|blockquote|section|article|pre|hr)\b",
+    re.IGNORECASE,
 )
-_DROP_TAGS = frozenset("script style noscript template head svg iframe object embed".split())
+_BLOCK_TAGS = frozenset({
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "tr",
+    "blockquote", "section", "article", "header", "footer", "figure", "figcaption", "pre",
+    "hr", "dl", "dt", "dd", "aside", "main", "nav", "center", "form",
+})
+# Elements whose content is never article text. Only ones that always have an end tag:
+# a void element here (``<embed>``) would swallow the rest of the page.
+_DROP_TAGS = frozenset({"script", "style", "noscript", "template", "title", "svg", "iframe",
+                        "object", "select", "textarea"})
 
 # Whole lines that are page furniture rather than article text. Each pattern must match
 # the entire (short) line, so the same words inside a real sentence are never touched.
@@ -65,7 +73,9 @@ _BOILERPLATE_MAX_CHARS = 160
 # Top-level domains that a capitalized word after a dot most likely is ("Dawn.Com"). "Net",
 # "In", "Us" and the like are left out on purpose: "said.Net profit rose" is a sentence.
 _DOMAIN_WORDS = frozenset({"com", "org", "pk", "tv", "edu", "gov", "io", "biz", "info"})
-_CLOSERS = frozenset(")]}\"'”’%")
+_CLOSERS = frozenset(")]}\"'\u201d\u2019%")  # brackets, quotes (straight and curly), %
+_CLOSING_QUOTES = "\u201d\u2019"
+_OPENING_QUOTES = "\u201c\u2018"
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_eid"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -75,9 +85,15 @@ def normalize_text(s: str | None) -> str:
     all whitespace collapsed to single spaces."""
     if not s:
         return ""
-    text = unicodedata.normalize("NFC", _unescape_entities(s)).translate(_ZERO_WIDTH)
+    text = s
+    for _ in range(3):  # "&amp;amp;" from feeds that escape twice
+        decoded = _unescape_entities(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = text.translate(_ZERO_WIDTH)
     text = "".join(" " if _is_space_or_control(ch) else ch for ch in text)
-    return " ".join(text.split())
+    return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
 def normalize_body(s: str | None) -> str:
@@ -91,9 +107,7 @@ def normalize_body(s: str | None) -> str:
         return ""
     text = s.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2029", "\n\n").replace("\u2028", "\n").replace("\x85", "\n")
-    text = html_to_text(text) if looks_like_html(text) else _unescape_entities(text)
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
-    text = "".join(_clean_char(ch) for ch in text)
+    text = unicodedata.normalize("NFC", _to_plain(_clean(text)))
 
     paragraphs: list[str] = []
     current: list[str] = []
@@ -112,6 +126,22 @@ def normalize_body(s: str | None) -> str:
     return "\n\n".join(repair_sentences(p) for p in paragraphs)
 
 
+def _to_plain(text: str) -> str:
+    """Strip markup and decode entities until nothing changes.
+
+    Feeds often escape their HTML once more than they should ("&lt;p&gt;"), so markup can
+    surface only after one round of decoding; repeating makes the result stable, which
+    ``body_hash`` relies on (normalizing a normalized body changes nothing).
+    """
+    for _ in range(5):
+        decoded = html_to_text(text) if looks_like_html(text) else _unescape_entities(text)
+        decoded = _clean(decoded)  # entities may decode to zero-width or control chars
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
 def looks_like_html(s: str) -> bool:
     """True when ``s`` contains at least one real HTML tag (not just a stray "<")."""
     return _HTML_TAG.search(s) is not None
@@ -121,9 +151,10 @@ def html_to_text(s: str) -> str:
     """Visible text of an HTML fragment or page; block elements become paragraph breaks.
 
     Uses the standard library's tolerant parser: feeds and CMS exports hand us fragments
-    that are rarely well-formed, and this parser never raises on them.
+    that are rarely well-formed, and this parser never raises on them. Text that only has
+    inline tags (links in an otherwise plain export) keeps its own line breaks.
     """
-    parser = _TextExtractor()
+    parser = _TextExtractor(keep_newlines=_BLOCK_TAG.search(s) is None)
     parser.feed(s)
     parser.close()
     return parser.text()
@@ -140,38 +171,58 @@ def repair_sentences(text: str) -> str:
 
     A dot is only treated as a glued sentence end when it follows a lowercase letter,
     digit, closing bracket/quote or "%", and is followed by an uppercase letter and then a
-    lowercase one. That leaves "U.S.", "3.5", "Rs.4", "e.g." and "thenews.com.pk" alone;
-    tokens that are URLs, e-mail addresses or end in a domain word are skipped too.
+    lowercase one (or by a whole acronym, as in "said.US stocks"). That leaves "U.S.",
+    "3.5", "Rs.4", "e.g." and "thenews.com.pk" alone; tokens that are URLs, e-mail
+    addresses or end in a domain word are skipped too.
+    Curly quotes are unambiguous, so "said.”The" and "said.“We" are repaired as well.
     """
     if "." not in text:
         return text
     out: list[str] = []
     last = 0
-    for i in _glued_dots(text):
-        out.append(text[last : i + 1])
+    for at in _glued_positions(text):
+        out.append(text[last:at])
         out.append(" ")
-        last = i + 1
+        last = at
     if not out:
         return text
     out.append(text[last:])
     return "".join(out)
 
 
-def _glued_dots(text: str) -> list[int]:
+def _glued_positions(text: str) -> list[int]:
+    """Where a space is missing: just after the dot, or after a closing curly quote."""
     positions: list[int] = []
     n = len(text)
     for i in range(1, n - 2):
         if text[i] != ".":
             continue
-        before, first, second = text[i - 1], text[i + 1], text[i + 2]
+        before = text[i - 1]
         if not (before.islower() or before.isdigit() or before in _CLOSERS):
             continue
-        if not (first.isupper() and second.islower()):
+        after = i + 1
+        if text[after] in _CLOSING_QUOTES and after + 3 <= n:
+            after += 1  # "said.”The": the space goes after the closing quote
+        elif text[after] in _OPENING_QUOTES and after + 3 <= n:
+            if _starts_word(text, after + 1):
+                positions.append(after)  # "said.“We": the space goes before the quote
             continue
-        if _in_url_like_token(text, i):
-            continue
-        positions.append(i)
+        if _starts_word(text, after) and not _in_url_like_token(text, i):
+            positions.append(after)
     return positions
+
+
+def _starts_word(text: str, at: int) -> bool:
+    """How a sentence starts: an uppercase letter followed by a lowercase one, or a whole
+    acronym of two or more capitals ("said.US stocks", "trade.WTI rose")."""
+    if not (at + 1 < len(text) and text[at].isupper()):
+        return False
+    if text[at + 1].islower():
+        return True
+    end = at
+    while end < len(text) and text[end].isupper():
+        end += 1
+    return end - at >= 2 and (end == len(text) or not text[end].isalnum())
 
 
 def _in_url_like_token(text: str, dot: int) -> bool:
@@ -242,6 +293,10 @@ def _is_space_or_control(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) in ("Cc", "Zs", "Zl", "Zp")
 
 
+def _clean(text: str) -> str:
+    return "".join(_clean_char(ch) for ch in text.translate(_ZERO_WIDTH))
+
+
 def _clean_char(ch: str) -> str:
     """Newlines survive, other whitespace becomes a space, other control chars vanish."""
     if ch == "\n":
@@ -256,13 +311,16 @@ def _clean_char(ch: str) -> str:
 class _TextExtractor(HTMLParser):
     """Collects visible text; script/style contents are dropped, blocks break paragraphs."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_newlines: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
         self._skip_depth = 0
+        self._keep_newlines = keep_newlines
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _DROP_TAGS:
+        if tag == "body":
+            self._skip_depth = 0  # whatever was left unclosed in <head> ends here
+        elif tag in _DROP_TAGS:
             self._skip_depth += 1
         elif tag == "br":
             self._parts.append("\n")
@@ -283,8 +341,8 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skip_depth:
-            # Newlines in HTML source are just spaces; only tags make line breaks.
-            self._parts.append(data.replace("\n", " "))
+            # In real HTML, newlines in the source are just spaces; tags make the breaks.
+            self._parts.append(data if self._keep_newlines else data.replace("\n", " "))
 
     def text(self) -> str:
         return "".join(self._parts)

@@ -24,6 +24,9 @@ _YEAR_LAST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME + "$")
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
 _RFC822_HINT = re.compile(r"\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
 _LETTER_RUN = re.compile(r"[^\W\d_]{3,}")
+# Month names are tried in these languages after English. Letting dateparser detect among
+# all of its ~200 locales costs seconds on first use and only adds false matches.
+_OTHER_LANGUAGES = ["ur", "ar", "fa", "hi", "bn", "fr", "de", "es", "it", "pt", "nl", "ru", "tr"]
 
 _DATEPARSER_SETTINGS: dict[str, Any] = {
     # All three parts must be present: "March 2017" is not a day, so no day is invented.
@@ -56,11 +59,17 @@ def parse_published(value: str | dt.date | None) -> dt.date | dt.datetime | None
     for parse in (_parse_iso, _parse_numeric, _parse_rfc822, _parse_dateparser):
         try:
             result = parse(text)
+        except _Impossible:
+            return None  # clearly meant as this format, e.g. "02-30-2015": no second guess
         except (ValueError, TypeError, OverflowError, IndexError):
             result = None
         if result is not None:
             return _sane(result)
     return None
+
+
+class _Impossible(Exception):
+    """A value in an unambiguous numeric format that names no real day."""
 
 
 def is_future(
@@ -95,16 +104,19 @@ def _parse_numeric(text: str) -> dt.date | dt.datetime | None:
             return None
         first, second, year = (int(g) for g in match.groups()[:3])
         month, day = (first, second) if first <= 12 else (second, first)
-    day_value = dt.date(year, month, day)
     hour, minute, second_, ampm = match.groups()[3:]
-    if hour is None:
-        return day_value
-    h = int(hour)
-    if ampm:
-        if not 1 <= h <= 12:
-            return None
-        h = h % 12 + (12 if ampm.lower() == "pm" else 0)
-    return dt.datetime.combine(day_value, dt.time(h, int(minute), int(second_ or 0)))
+    try:
+        day_value = dt.date(year, month, day)
+        if hour is None:
+            return day_value
+        h = int(hour)
+        if ampm:
+            if not 1 <= h <= 12:
+                raise ValueError("12-hour clock")
+            h = h % 12 + (12 if ampm.lower() == "pm" else 0)
+        return dt.datetime.combine(day_value, dt.time(h, int(minute), int(second_ or 0)))
+    except ValueError:
+        raise _Impossible(text) from None
 
 
 def _parse_rfc822(text: str) -> dt.datetime | None:
@@ -121,7 +133,9 @@ def _parse_dateparser(text: str) -> dt.date | dt.datetime | None:
     # English first (fast); other languages only when a word could be a month name.
     parsed = dateparser.parse(text, languages=["en"], settings=_DATEPARSER_SETTINGS)
     if parsed is None and _LETTER_RUN.search(text):
-        parsed = dateparser.parse(text, settings=_DATEPARSER_SETTINGS)
+        parsed = dateparser.parse(
+            text, languages=_OTHER_LANGUAGES, settings=_DATEPARSER_SETTINGS
+        )
     if parsed is None:
         return None
     naive = _to_naive_utc(parsed)
@@ -131,7 +145,7 @@ def _parse_dateparser(text: str) -> dt.date | dt.datetime | None:
 def _to_naive_utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _sane(value: dt.date | dt.datetime) -> dt.date | dt.datetime | None:

@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes
 
 from bot.redact import describe, redact
 from bot.state import BotState, RebuildJob, get_state
+from index.api import RebuildRunning
 from index.models import IndexStats, IngestReport, RebuildProgress
 
 logger = logging.getLogger(__name__)
@@ -54,24 +55,18 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if state.rebuild is not None:
         await message.reply_text(f"A rebuild is already running, {state.rebuild.percent} %.")
         return
-    if not state.sources:
-        await message.reply_text("Nothing to rebuild from: no sources are configured.")
-        return
     job = RebuildJob()
     state.rebuild = job  # claimed before any await, so a second /reindex sees it
-    try:
-        status = await message.reply_text(
-            f"Rebuilding the index from {len(state.sources)} source(s)…"
-        )
-    except BaseException:
-        state.rebuild = None
-        raise
-    context.application.create_task(_run_rebuild(state, job, status), update=update)
+    # No await before create_task: the task then exists even if shutdown starts meanwhile,
+    # and Application.stop() waits for it.
+    context.application.create_task(_run_rebuild(state, job, message), update=update)
 
 
-async def _run_rebuild(state: BotState, job: RebuildJob, status: Message) -> None:
-    shown = status.text
+async def _run_rebuild(state: BotState, job: RebuildJob, request: Message) -> None:
+    """Send the status message, run the rebuild in a worker thread, edit progress in."""
     try:
+        status = await request.reply_text("Rebuilding the index from all sources…")
+        shown: str | None = status.text
         worker = asyncio.ensure_future(
             asyncio.to_thread(state.index.rebuild, list(state.sources), progress=job.record)
         )
@@ -84,6 +79,10 @@ async def _run_rebuild(state: BotState, job: RebuildJob, status: Message) -> Non
                 shown = await _edit(status, text, shown)
         try:
             report = worker.result()
+        except RebuildRunning as exc:  # started elsewhere (e.g. the CLI in this process)
+            percent = round(exc.fraction * 100)
+            await _edit(status, f"A rebuild is already running, {percent} %.", shown)
+            return
         except Exception as exc:  # the index keeps its old generation on failure
             logger.error("rebuild failed: %s", describe(exc, _secrets(state)))
             await _edit(status, failure_text(exc, state), shown)

@@ -43,6 +43,8 @@ def load_feed(data: bytes, origin: str, *, fallback_source: str) -> Iterator[Loa
 
 def _entry_article(entry: Any, n: int, origin: str, source: str) -> Article:
     link = (entry.get("link") or "").strip() or None
+    if canonical_url(link) is None:
+        link = None  # feedparser copies an Atom "urn:" id into link; that is no URL
     ext_id = (entry.get("id") or "").strip() or link or f"{origin}#{n}"
     body = _longest_body(entry)
     short = len(body) < SUMMARY_ONLY_CHARS

@@ -8,6 +8,7 @@ body. Headers are recognised conservatively: a file that merely starts with the 
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -20,6 +21,10 @@ from index.pubdates import parse_published
 HEADER_KEYS = ("date", "title", "source", "url", "category")
 _HEADER = re.compile(
     r"^\s*(date|title|source|url|category)(?:\s*:\s*|\s+)(.*?)\s*$", re.IGNORECASE
+)
+_NUMERIC_DATE_PREFIX = re.compile(
+    r"(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4})(?=\s|$)"
 )
 _MD_HEADING = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$")
 _SNIFF_BYTES = 8192
@@ -47,16 +52,18 @@ def load_text_file(path: Path) -> Iterator[LoadItem]:
         title, body = _take_md_heading(title, body)
     url = headers.get("url") or None
     published = parse_published(headers["date"]) if headers.get("date") else None
+    # abspath, not resolve(): a symlinked folder keeps the name the operator gave it.
+    absolute = Path(os.path.abspath(path))
     yield Article(
         id=path.stem,
         title=title,
         published_at=published,
-        source=headers.get("source") or path.resolve().parent.name,
+        source=headers.get("source") or absolute.parent.name,
         url=url,
         category=headers.get("category") or None,
         body=body,
         origin=str(path),
-        key=canonical_url(url) or f"file:{path.resolve()}",
+        key=canonical_url(url) or f"file:{absolute}",
         note=note,
     )
 
@@ -113,7 +120,12 @@ def _parse_header_line(line: str) -> tuple[str, str, bool, str] | None:
 
 
 def _split_date_prefix(value: str) -> tuple[str, str] | None:
-    """The longest run of leading words (at most six) that parses as a date, and the rest."""
+    """The date at the start of ``value`` and the rest: a numeric date (the usual case,
+    found without trying prose parsing), else the longest run of up to six words that
+    parses as a date ("March 4, 2017 ISLAMABAD - …")."""
+    numeric = _NUMERIC_DATE_PREFIX.match(value)
+    if numeric and parse_published(numeric.group(0)) is not None:
+        return numeric.group(0), value[numeric.end() :].strip()
     words = value.split()
     for n in range(min(6, len(words)), 0, -1):
         candidate = " ".join(words[:n])
@@ -145,7 +157,7 @@ def is_binary(data: bytes) -> bool:
         return True
     if not head:
         return False
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13) or b == 127)
+    controls = sum(1 for b in head if (b < 32 and b not in (9, 10, 12, 13)) or b == 127)
     return controls / len(head) > 0.1
 
 
@@ -186,7 +198,7 @@ def _mostly_utf8(data: bytes) -> str | None:
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     good = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
-    return text if good >= 2 and bad * 10 <= good else None
+    return text if good >= 2 and bad * 2 <= good else None
 
 
 def _charset_guess(data: bytes) -> str | None:
@@ -194,7 +206,7 @@ def _charset_guess(data: bytes) -> str | None:
         from charset_normalizer import from_bytes
 
         best = from_bytes(data).best()
-    except Exception:  # a detector bug must not stop the load; cp1252 follows
+    except Exception:  # noqa: BLE001 - a detector bug must not stop the load
         return None
     if best is None:
         return None
@@ -206,7 +218,7 @@ def _charset_guess(data: bytes) -> str | None:
             pass
     text = str(best)
     # A guess full of control characters is a wrong guess.
-    if sum(1 for ch in text[:4000] if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
-       > 10:
-        return None
-    return text
+    controls = sum(
+        1 for ch in text[:4000] if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"
+    )
+    return None if controls > 10 else text

@@ -18,6 +18,7 @@ from index.normalize import canonical_url
 from index.pubdates import parse_published
 
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
+_MIN_WORDS = 10  # fewer is a menu or a cookie notice, not an article
 
 
 def load_webpage(data: bytes, url: str) -> Iterator[LoadItem]:
@@ -31,15 +32,19 @@ def load_webpage(data: bytes, url: str) -> Iterator[LoadItem]:
         date_extraction_params=_DATE_PARAMS,
     )
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""
-    if not text:
+    if len(text.split()) < _MIN_WORDS:
         yield LoadProblem("failed", url, "no article text found")
         return
+    title = (getattr(document, "title", None) or "").strip()
+    first, _, rest = text.partition("\n")
+    if title and first.strip() == title and rest.strip():
+        text = rest  # the page's <h1> repeats the title
     host = (urlsplit(url).hostname or url).removeprefix("www.")
     categories = getattr(document, "categories", None) or []
     canonical = canonical_url(url)
     yield Article(
         id=canonical or url,
-        title=getattr(document, "title", None) or "",
+        title=title,
         published_at=parse_published(getattr(document, "date", None)),
         source=getattr(document, "sitename", None) or host,
         url=url,
