@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -35,6 +36,9 @@ from bot.state import STATE_KEY, BotState, get_state
 from index.api import Index
 
 logger = logging.getLogger(__name__)
+
+# The builder's default type parameters (ExtBot, CallbackContext, dict data, JobQueue).
+BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 RETRIES_ON_FLOOD = 3  # RetryAfter is honoured (sleep retry_after, then resend) this often
@@ -69,10 +73,11 @@ def build_application(
     *,
     sources: Sequence[str] = (),
     progress_interval: float = 3.0,
-) -> Application:
+) -> BotApplication:
     """The bot, ready to ``initialize``/``start``; nothing is contacted yet.
 
-    ``sources`` are rebuilt by ``/reindex`` together with ``settings.feeds``.
+    ``/reindex`` rebuilds from ``settings.sources`` and ``settings.feeds`` plus ``sources``
+    (the index also remembers what it ingested before).
     ``progress_interval`` is the least time between two edits of the rebuild status.
     """
     if settings.telegram_token is None:
@@ -88,8 +93,7 @@ def build_application(
         .post_init(_post_init)
         .build()
     )
-    configured = list(getattr(settings, "sources", None) or [])  # NEWSBOT_SOURCES, if defined
-    all_sources = tuple(dict.fromkeys([*configured, *settings.feeds, *sources]))
+    all_sources = tuple(dict.fromkeys([*settings.sources, *settings.feeds, *sources]))
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
         index=index,
@@ -105,7 +109,7 @@ def build_application(
     return application
 
 
-def _add_handlers(application: Application) -> None:
+def _add_handlers(application: BotApplication) -> None:
     new = filters.UpdateType.MESSAGE  # edited messages and channel posts are not questions
     text = new & filters.TEXT
     for name, callback in (
@@ -119,7 +123,9 @@ def _add_handlers(application: Application) -> None:
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
     application.add_handler(
-        MessageHandler(text & filters.ChatType.PRIVATE & ~filters.COMMAND, questions.private_question)
+        MessageHandler(
+            text & filters.ChatType.PRIVATE & ~filters.COMMAND, questions.private_question
+        )
     )
     addressed = (
         filters.REPLY
@@ -139,7 +145,7 @@ def _add_handlers(application: Application) -> None:
     application.add_error_handler(errors.on_error)
 
 
-async def _post_init(application: Application) -> None:
+async def _post_init(application: BotApplication) -> None:
     """Register the command menus and load the model before the first update arrives."""
     state = get_state(application)
     bot = application.bot
@@ -162,24 +168,35 @@ def _warm_up(index: Index) -> None:
         logger.warning("index warm-up failed: %s", exc)
 
 
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments for ``run_webhook``/``start_webhook``: listen where settings say, serve the
+    webhook URL's path, and always check a secret token (a random one when none is set)."""
+    if not settings.webhook_url:
+        raise ConfigurationError("NEWSBOT_WEBHOOK_URL is not set")
+    secret = (
+        settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else secrets.token_urlsafe(32)  # Telegram echoes it back; requests without it fail
+    )
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlparse(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
 def run_bot(settings: Settings, index: Index, *, sources: Sequence[str] = ()) -> None:
-    """Serve until interrupted: long polling, or a webhook when ``webhook_url`` is set."""
+    """Serve until interrupted: long polling, or a webhook when ``webhook_url`` is set.
+
+    ``sources`` are what ``/reindex`` rebuilds from, besides the configured feeds.
+    """
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
     install_log_redaction([token])
     application = build_application(settings, index, sources=sources)
     if settings.webhook_url:
-        secret = (
-            settings.webhook_secret.get_secret_value()
-            if settings.webhook_secret
-            else secrets.token_urlsafe(32)  # Telegram echoes it; we reject requests without
-        )
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

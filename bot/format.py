@@ -138,7 +138,8 @@ def _header(answer: Answer, start: int, end: int, total: int) -> str:
         notes = [note for note in answer.notes if note.strip()][:3]
         lines += [f"<i>{escape(truncate(note, 300))}</i>" for note in notes]
         return "\n".join(lines)
-    return f"Results {start + 1}–{end} of {total} for: {shown}"
+    span = f"Results {start + 1}–{end} of {total}"
+    return f"{span} for: {shown}" if shown else span
 
 
 def _pack(
@@ -162,8 +163,10 @@ def _pack(
                 has_block = True
                 continue
             messages.append(current)
-        current = full if utf16_len(full) <= limit else render_citation(
-            number, citations[position], limit
+        current = (
+            full
+            if utf16_len(full) <= limit
+            else render_citation(number, citations[position], limit)
         )
         has_block = True
     if current:

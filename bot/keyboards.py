@@ -47,7 +47,7 @@ def parse_callback(data: str | None) -> ButtonRequest | None:
 
 
 def answer_keyboard(token: str, page: Page) -> InlineKeyboardMarkup | None:
-    """"More results" (when citations remain) and "Full article N" for each one shown."""
+    """ "More results" (when citations remain) and "Full article N" for each one shown."""
     rows: list[list[InlineKeyboardButton]] = []
     if page.has_more:
         rows.append(

@@ -36,7 +36,7 @@ class RebuildJob:
 
     @property
     def percent(self) -> int:
-        return int(round(100 * self.progress.fraction)) if self.progress else 0
+        return round(100 * self.progress.fraction) if self.progress else 0
 
 
 @dataclass

@@ -4,7 +4,7 @@ It knows nothing of Telegram. The public API is this module's names; everything 
 an implementation detail that may change.
 """
 
-from index.api import Index
+from index.api import Index, RebuildFailed, RebuildRunning
 from index.models import (
     Answer,
     Article,
@@ -31,7 +31,9 @@ __all__ = [
     "IngestReport",
     "LoadProblem",
     "Quote",
+    "RebuildFailed",
     "RebuildProgress",
+    "RebuildRunning",
     "SettingsError",
     "SourceStats",
     "StoredArticle",

@@ -95,6 +95,7 @@ class Ingestor:
             max_tokens=self.embedder.max_tokens,
             max_words=self.settings.chunk_words,
             overlap=self.settings.chunk_overlap_sentences,
+            prefix_fields=tuple(self.settings.embed_prefix),
         )
         if not chunks:
             self.report.add_problem(LoadProblem("skipped", article.origin, "no text to index"))

@@ -1,34 +1,49 @@
-"""Retrieval: dense (FAISS) and keyword (BM25 over FTS5) candidates, fused per article.
+"""Retrieval: candidates by meaning (FAISS) and by words (BM25 over FTS5), fused per article,
+then shaped by dates.
 
-Chunks are grouped by article before fusion, so a story with many matching chunks counts
-once; each hit keeps the ids of its best chunks for quote selection.
+Every candidate article gets its best chunk similarity (``dense``) and its best BM25 score
+normalized by the best in the candidate set (``keyword``); the fusion (``index.fusion``)
+combines them. Dates then act in three ways, all relative to the day the question was
+asked: articles published after it do not exist yet; an explicit calendar phrase ("in March
+2017") filters, a vague one ("this week") boosts; with no calendar phrase a recency prior
+favours newer stories.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from index.embed import Embedder
-from index.fusion import reciprocal_rank_fusion
+from index.fusion import make_fusion
 from index.generation import Generation
 from index.models import Hit
+from index.querydates import DateRange, parse_query_dates
 from index.settings import IndexSettings
 from index.text import content_terms
 
 log = logging.getLogger(__name__)
+MAX_CHUNKS_PER_HIT = 4
 
 
 @dataclass(slots=True)
-class _ArticleCandidate:
+class Candidate:
     article_id: int
     dense: float | None = None
+    dense_rank: int | None = None
+    bm25: float | None = None  # higher is better (negated FTS5 bm25)
     keyword_rank: int | None = None
-    chunk_ids: list[int] | None = None
+    chunk_ids: list[int] = field(default_factory=list)
+    published: dt.date | None = None
+    score: float = 0.0
+
+    def add_chunk(self, chunk_id: int) -> None:
+        if chunk_id not in self.chunk_ids and len(self.chunk_ids) < MAX_CHUNKS_PER_HIT:
+            self.chunk_ids.append(chunk_id)
 
 
 def fts_query(text: str, max_terms: int = 24) -> str | None:
@@ -43,86 +58,134 @@ class Retriever:
     def __init__(self, embedder: Embedder, settings: IndexSettings) -> None:
         self.embedder = embedder
         self.settings = settings
+        self.fusion = make_fusion(settings)
 
     def search(
-        self,
-        gen: Generation,
-        query: str,
-        *,
-        k: int = 10,
-        asked_at: dt.date | None = None,
-        article_filter: Callable[[int], bool] | None = None,
+        self, gen: Generation, query: str, *, k: int = 10, asked_at: dt.date | None = None
     ) -> list[Hit]:
         query = query.strip()
         if not query:
             return []
-        n = self.settings.search_candidates
+        s = self.settings
         qvec = self.embedder.encode_query(query)
+        drange = parse_query_dates(query, asked_at)
+        cands: dict[int, Candidate] = {}
+
+        self._dense(gen, qvec, s.search_candidates, cands, None)
+        self._keyword(gen, query, s.search_candidates, cands)
+        window = self._window(drange, asked_at)
+        if window is not None:
+            ids = gen.store.chunk_ids_published(window[0], window[1])
+            if len(ids):
+                self._dense(gen, qvec, s.search_candidates, cands, ids)
+        if not cands:
+            return []
+
+        dates = gen.store.published_dates(list(cands))
+        for c in cands.values():
+            c.published = dates.get(c.article_id)
+        if asked_at is not None:  # "as of": later articles do not exist yet
+            latest = asked_at + dt.timedelta(days=1)
+            cands = {a: c for a, c in cands.items() if c.published is None or c.published <= latest}
+        if drange is not None and drange.strict:
+            inside = {a: c for a, c in cands.items() if c.published and drange.contains(c.published)}
+            if inside:
+                cands = inside
+        self._fill_dense(gen, qvec, cands)
+        self.fusion.score(list(cands.values()))
+        self._date_shape(cands.values(), drange, asked_at)
+
+        ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:k]
+        articles = gen.store.articles([c.article_id for c in ranked])
+        return [
+            Hit(articles[c.article_id], c.score, tuple(c.chunk_ids), c.dense, c.keyword_rank)
+            for c in ranked
+            if c.article_id in articles
+        ]
+
+    # -- candidate generators ---------------------------------------------------------------
+    def _dense(self, gen: Generation, qvec: np.ndarray, n: int, cands: dict[int, Candidate],
+               restrict: np.ndarray | None) -> None:
         with gen.lock:
-            ids, scores = gen.vectors.search(qvec, n)
-        candidates: dict[int, _ArticleCandidate] = {}
-        chunk_rows = gen.store.chunks(ids.tolist())
-        dense_order: list[int] = []
+            if restrict is None:
+                ids, scores = gen.vectors.search(qvec, n)
+            else:
+                ids, scores = gen.vectors.search(qvec, n, restrict=restrict)
+        rows = gen.store.chunk_articles(ids.tolist())
+        rank = 0
         for cid, score in zip(ids.tolist(), scores.tolist(), strict=True):
-            row = chunk_rows.get(cid)
-            if row is None:  # vector of a chunk deleted since (reconciled at next open)
+            article_id = rows.get(cid)
+            if article_id is None:  # deleted since; reconciled at next open
                 continue
-            cand = candidates.get(row.article_id)
-            if cand is None:
-                cand = candidates[row.article_id] = _ArticleCandidate(row.article_id, score, None, [])
-                dense_order.append(row.article_id)
-            assert cand.chunk_ids is not None
-            if len(cand.chunk_ids) < 3:
-                cand.chunk_ids.append(cid)
+            c = cands.get(article_id)
+            if c is None:
+                c = cands[article_id] = Candidate(article_id)
+            if c.dense is None or score > c.dense:
+                c.dense = score
+            if c.dense_rank is None:
+                rank += 1
+                c.dense_rank = rank
+            c.add_chunk(cid)
 
-        keyword_order: list[int] = []
+    def _keyword(self, gen: Generation, query: str, n: int, cands: dict[int, Candidate]) -> None:
         match = fts_query(query)
-        if match:
+        if not match:
+            return
+        try:
+            rows = gen.store.keyword_search(match, n)
+        except Exception as exc:  # a malformed MATCH must never fail a question
+            log.warning("keyword search failed: %s", exc)
+            return
+        rank = 0
+        for cid, article_id, bm25 in rows:
+            c = cands.get(article_id)
+            if c is None:
+                c = cands[article_id] = Candidate(article_id)
+            if c.keyword_rank is None:
+                rank += 1
+                c.keyword_rank = rank
+                c.bm25 = -bm25
+            c.add_chunk(cid)
+
+    def _window(self, drange: DateRange | None, asked_at: dt.date | None
+                ) -> tuple[dt.date | None, dt.date | None] | None:
+        """Publication window searched on its own so in-window stories are candidates even
+        when older ones crowd the global top-N."""
+        if drange is not None and (drange.start or drange.end):
+            return drange.start, drange.end
+        if asked_at is not None and self.settings.recency_weight > 0:
+            return asked_at - dt.timedelta(days=self.settings.recency_window_days), asked_at
+        return None
+
+    def _fill_dense(self, gen: Generation, qvec: np.ndarray, cands: dict[int, Candidate]) -> None:
+        """Best chunk similarity for candidates found only by keywords."""
+        need = [a for a, c in cands.items() if c.dense is None]
+        if not need:
+            return
+        by_article = gen.store.chunk_ids_of(need)
+        all_ids = [cid for ids in by_article.values() for cid in ids]
+        if not all_ids:
+            return
+        with gen.lock:
             try:
-                rows = gen.store.keyword_search(match, n)
-            except Exception as exc:  # a malformed MATCH must never fail a question
-                log.warning("keyword search failed: %s", exc)
-                rows = []
-            for cid, article_id, _bm25 in rows:
-                cand = candidates.get(article_id)
-                if cand is None:
-                    cand = candidates[article_id] = _ArticleCandidate(article_id, None, None, [])
-                if cand.keyword_rank is None:
-                    keyword_order.append(article_id)
-                    cand.keyword_rank = len(keyword_order)
-                assert cand.chunk_ids is not None
-                if cid not in cand.chunk_ids and len(cand.chunk_ids) < 4:
-                    cand.chunk_ids.append(cid)
+                vecs = gen.vectors.index.reconstruct_batch(np.asarray(all_ids, dtype=np.int64))
+            except RuntimeError:  # an id missing from FAISS (repaired at next open)
+                return
+        sims = dict(zip(all_ids, (vecs @ qvec).tolist(), strict=True))
+        for article_id, ids in by_article.items():
+            if ids:
+                cands[article_id].dense = max(sims[i] for i in ids)
 
-        if article_filter is not None:
-            dense_order = [a for a in dense_order if article_filter(a)]
-            keyword_order = [a for a in keyword_order if article_filter(a)]
-        fused = reciprocal_rank_fusion([dense_order, keyword_order], k=self.settings.rrf_k)
-        ranked = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
-        articles = gen.store.articles([a for a, _ in ranked])
-        missing_dense = [a for a, _ in ranked if candidates[a].dense is None]
-        dense_of = self._dense_scores(gen, qvec, missing_dense)
-        hits = []
-        for article_id, score in ranked:
-            art = articles.get(article_id)
-            if art is None:
-                continue
-            cand = candidates[article_id]
-            dense = cand.dense if cand.dense is not None else dense_of.get(article_id)
-            hits.append(Hit(art, float(score), tuple(cand.chunk_ids or ()), dense,
-                            cand.keyword_rank))
-        return hits
-
-    def _dense_scores(self, gen: Generation, qvec: np.ndarray, article_ids: list[int]
-                      ) -> dict[int, float]:
-        """Best chunk similarity for articles found only by keywords (for thresholds)."""
-        out: dict[int, float] = {}
-        for article_id in article_ids:
-            ids = [c.id for c in gen.store.article_chunks(article_id)]
-            best = None
-            for _ids, vecs in gen.store.iter_vectors(ids):
-                s = float(np.max(vecs @ qvec))
-                best = s if best is None else max(best, s)
-            if best is not None:
-                out[article_id] = best
-        return out
+    def _date_shape(self, cands, drange: DateRange | None, asked_at: dt.date | None) -> None:
+        s = self.settings
+        explicit = drange is not None and (drange.strict or drange.phrase[:1].isdigit()
+                                           or "since" in drange.phrase.lower()
+                                           or drange.phrase.lower().startswith("in "))
+        for c in cands:
+            if drange is not None and not drange.strict and c.published \
+                    and drange.contains(c.published):
+                c.score += s.date_range_weight
+            if asked_at is not None and not explicit and c.published is not None \
+                    and s.recency_weight > 0:
+                age = max(0, (asked_at - c.published).days)
+                c.score += s.recency_weight * math.exp(-age / s.recency_days)

@@ -52,6 +52,10 @@ class IndexSettings(BaseSettings):
     )
     chunk_words: int = Field(180, ge=20, le=400, description="Most words in one chunk.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=3)
+    embed_prefix: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["title"],
+        description="Article fields prepended to each chunk before embedding: title,date,source.",
+    )
     embed_batch_size: int = Field(32, ge=1, le=1024)
     fetch_timeout: float = Field(15.0, gt=0, description="Seconds per network fetch.")
     fetch_max_bytes: int = Field(10_000_000, gt=0, description="Largest feed or page fetched.")
@@ -64,7 +68,13 @@ class IndexSettings(BaseSettings):
     feed_interval: int = Field(900, ge=30, description="Seconds between feed polls.")
     # Retrieval knobs (measured defaults; see README "Answer quality").
     search_candidates: int = Field(50, ge=5, le=1000)
+    fusion: str = Field("weighted", pattern=r"^(weighted|rrf)$")
+    keyword_weight: float = Field(0.15, ge=0.0, le=5.0)
     rrf_k: int = Field(60, ge=1)
+    recency_weight: float = Field(0.8, ge=0.0, le=5.0)
+    recency_days: float = Field(60.0, gt=0.0)
+    recency_window_days: int = Field(30, ge=1)
+    date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
     min_relevance: float = Field(0.25, ge=-1.0, le=1.0)
     max_citations: int = Field(3, ge=1, le=20)
 
@@ -74,6 +84,16 @@ class IndexSettings(BaseSettings):
     @classmethod
     def _feeds_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("embed_prefix", mode="before")
+    @classmethod
+    def _prefix_list(cls, value: Any) -> Any:
+        items = _split_list(value)
+        if isinstance(items, list):
+            bad = [i for i in items if i not in ("title", "date", "source")]
+            if bad:
+                raise ValueError(f"unknown field(s) {bad}; use title, date, source")
+        return items
 
     @field_validator("data_dir", mode="after")
     @classmethod

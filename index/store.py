@@ -261,10 +261,56 @@ class Store:
                 [*params, limit]).fetchall()
         return [StoredArticle(*r) for r in rows]
 
-    def article_dates(self) -> dict[int, str | None]:
+    def chunk_articles(self, chunk_ids: Sequence[int]) -> dict[int, int]:
+        """chunk id → article id."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
         with self.lock:
-            rows = self.conn.execute("SELECT id, published_at FROM articles").fetchall()
+            rows = self.conn.execute(
+                f"SELECT id, article_id FROM chunks WHERE id IN ({marks})",
+                [int(i) for i in chunk_ids]).fetchall()
         return dict(rows)
+
+    def chunk_ids_of(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
+        """article id → its chunk ids."""
+        out: dict[int, list[int]] = {int(a): [] for a in article_ids}
+        if not out:
+            return out
+        marks = ",".join("?" * len(out))
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT article_id, id FROM chunks WHERE article_id IN ({marks})",
+                list(out)).fetchall()
+        for article_id, chunk_id in rows:
+            out[article_id].append(chunk_id)
+        return out
+
+    def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
+        """Ids of chunks whose article was published within [start, end] (inclusive)."""
+        clauses, params = [], []
+        if start is not None:
+            clauses.append("a.published_at >= ?")
+            params.append(start.isoformat())
+        if end is not None:
+            clauses.append("a.published_at < ?")
+            params.append((end + dt.timedelta(days=1)).isoformat())
+        where = " AND ".join(clauses) or "a.published_at IS NOT NULL"
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT c.id FROM chunks AS c JOIN articles AS a ON a.id = c.article_id "
+                f"WHERE {where}", params).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def published_dates(self, article_ids: Sequence[int]) -> dict[int, dt.date | None]:
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT id, published_at FROM articles WHERE id IN ({marks})",
+                [int(a) for a in article_ids]).fetchall()
+        return {a: (dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows}
 
 
 def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

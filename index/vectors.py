@@ -65,11 +65,18 @@ class VectorIndex:
             return 0
         return int(self.index.remove_ids(np.asarray(ids, dtype=np.int64)))
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first."""
+    def search(self, vector: np.ndarray, k: int, *, restrict: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first;
+        ``restrict`` limits the search to those chunk ids."""
         if self.ntotal == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self.index.search(vector.reshape(1, -1).astype(np.float32), k)
+        params = None
+        if restrict is not None:
+            params = faiss.SearchParameters(
+                sel=faiss.IDSelectorBatch(np.ascontiguousarray(restrict, dtype=np.int64)))
+        scores, ids = self.index.search(vector.reshape(1, -1).astype(np.float32), k,
+                                        params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 

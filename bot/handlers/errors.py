@@ -39,12 +39,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _apologise(update: Update) -> None:
+    """A toast for a button press (a message if the query was already answered), else a
+    reply to the message that caused the error."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(APOLOGY)
+            return
+        except TelegramError as exc:  # already answered before the error happened
+            logger.info("could not answer the callback query: %s", exc)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(APOLOGY)
-        elif update.effective_message is not None:
+        if update.effective_message is not None:
             await update.effective_message.reply_text(APOLOGY)
-    except TelegramError as exc:  # already answered, chat gone, network down…
+    except TelegramError as exc:  # chat gone, network down…
         logger.info("could not send the apology: %s", exc)
 
 

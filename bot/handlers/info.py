@@ -40,7 +40,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     private = chat is not None and chat.type == ChatType.PRIVATE
     text = HELP_PRIVATE if private else HELP_GROUP
-    if private and update.effective_user and update.effective_user.id in get_state(context).admin_ids:
+    user = update.effective_user
+    if private and user is not None and user.id in get_state(context).admin_ids:
         text += "\n\nAdmin: /reindex — rebuild the index; /stats — index and bot statistics"
     await message.reply_text(text, link_preview_options=NO_PREVIEW)
 

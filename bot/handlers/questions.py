@@ -59,10 +59,7 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     mentions = _mentions_of_bot(message, bot.username, bot.id)
     if not (is_reply_to_bot or mentions):
         return  # chatter between people
-    question = message.text
-    if bot.username:
-        question = re.sub(rf"@{re.escape(bot.username)}\b", " ", question, flags=re.IGNORECASE)
-    await answer_question(update, context, question)
+    await answer_question(update, context, message.text)
 
 
 def _mentions_of_bot(message: Message, username: str | None, bot_id: int) -> bool:
@@ -75,6 +72,13 @@ def _mentions_of_bot(message: Message, username: str | None, bot_id: int) -> boo
     return False
 
 
+def _without_mentions_of(username: str | None, text: str) -> str:
+    """Drop mentions of the bot: '@botname what is K-IV?' asks 'what is K-IV?'."""
+    if not username:
+        return text
+    return re.sub(rf"(?<!\w)@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
+
+
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
@@ -83,7 +87,7 @@ async def answer_question(
     user = update.effective_user
     if message is None:
         return
-    question = question.strip()
+    question = _without_mentions_of(context.bot.username, question).strip()
     if not question:
         await reply_plain(message, USAGE)
         return

@@ -39,20 +39,53 @@ JSON = dict[str, Any]
 
 MAX_TEXT_UNITS = 4096
 DEFAULT_UPDATES = {
-    "message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
-    "inline_query", "chosen_inline_result", "shipping_query", "pre_checkout_query", "poll",
-    "poll_answer", "my_chat_member", "chat_join_request", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages",
-    "message_reaction_count", "chat_boost", "removed_chat_boost", "purchased_paid_media",
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "callback_query",
+    "inline_query",
+    "chosen_inline_result",
+    "shipping_query",
+    "pre_checkout_query",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_join_request",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction_count",
+    "chat_boost",
+    "removed_chat_boost",
+    "purchased_paid_media",
 }
 # Form fields that are plain strings even when they look like JSON ("123", "true").
 STRING_FIELDS = {
-    "text", "parse_mode", "callback_query_id", "action", "url", "secret_token", "caption",
-    "language_code", "business_connection_id", "inline_message_id", "ip_address",
+    "text",
+    "parse_mode",
+    "callback_query_id",
+    "action",
+    "url",
+    "secret_token",
+    "caption",
+    "language_code",
+    "business_connection_id",
+    "inline_message_id",
+    "ip_address",
 }
 CHAT_ACTIONS = {
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
     "upload_video_note",
 }
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w@])")
@@ -182,6 +215,7 @@ class FakeBotApi:
         self._webhook: JSON | None = None
         self._allowed_updates: set[str] | None = None
         self._poll_generation = 0
+        self._waiting_polls = 0
         self._closing = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -279,6 +313,17 @@ class FakeBotApi:
             self._push({"message": message})
             return copy.deepcopy(message)
 
+    def webhook_update(self, chat: Chat, user: User, text: str) -> JSON:
+        """A message update for delivery by webhook (the test POSTs it; nothing is queued)."""
+        with self._cond:
+            message = self._new_message(chat, user, text, reply_to=None, thread_id=None)
+            return {"update_id": next(self._update_ids), "message": copy.deepcopy(message)}
+
+    def webhook(self) -> JSON | None:
+        """``{"url", "secret_token"}`` as set by ``setWebhook``, or None."""
+        with self._cond:
+            return copy.deepcopy(self._webhook)
+
     def send_media(self, chat: Chat, user: User, *, caption: str | None = None) -> JSON:
         """A photo (no ``text``; an optional caption), to check non-text is handled."""
         with self._cond:
@@ -289,8 +334,15 @@ class FakeBotApi:
                 "from": user.as_dict(),
                 "chat": chat.as_dict(),
                 "date": int(time.time()),
-                "photo": [{"file_id": f"photo{message_id}", "file_unique_id": f"u{message_id}",
-                           "width": 90, "height": 90, "file_size": 1000}],
+                "photo": [
+                    {
+                        "file_id": f"photo{message_id}",
+                        "file_unique_id": f"u{message_id}",
+                        "width": 90,
+                        "height": 90,
+                        "file_size": 1000,
+                    }
+                ],
             }
             if caption:
                 message["caption"] = caption
@@ -430,6 +482,23 @@ class FakeBotApi:
         with self._cond:
             return copy.deepcopy(self._commands.get(_scope_key(scope)))
 
+    def waiting_polls(self) -> int:
+        """getUpdates calls blocked in a long poll right now."""
+        with self._cond:
+            return self._waiting_polls
+
+    def wait_until(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+        """``wait_for`` for code outside an event loop (blocks this thread)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate()
+                if value or time.monotonic() >= deadline:
+                    if not value:
+                        raise AssertionError(f"timed out after {timeout} s")
+                    return value
+                self._cond.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+
     def pending_updates(self) -> int:
         with self._cond:
             return len(self._updates)
@@ -446,9 +515,33 @@ class FakeBotApi:
                 return value
             if time.monotonic() >= deadline:
                 recent = [(c.method, c.status, _short(c.params)) for c in self.calls()[-15:]]
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
-                                     f"last API calls: {recent}")
+                raise AssertionError(
+                    f"timed out after {timeout} s waiting for {what}; last API calls: {recent}"
+                )
             await asyncio.sleep(0.02)
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[SentMessage], object],
+        *,
+        position: int = 0,
+        timeout: float = 10.0,
+        what: str = "a message",
+    ) -> SentMessage:
+        """Wait until the bot's message at ``position`` in the chat (as edited so far)
+        satisfies ``predicate``; returns that message."""
+
+        def check() -> SentMessage | None:
+            messages = self.sent(chat_id)
+            if not -len(messages) <= position < len(messages):
+                return None
+            message = messages[position]
+            return message if predicate(message) else None
+
+        found = await self.wait_for(check, timeout, what)
+        assert found is not None
+        return found
 
     async def wait_for_sent(
         self,
@@ -459,10 +552,13 @@ class FakeBotApi:
         timeout: float = 10.0,
     ) -> list[SentMessage]:
         """Wait until at least ``count`` messages beyond the first ``after`` were sent."""
+
+        def check() -> list[SentMessage]:
+            messages = self.sent(chat_id)[after:]
+            return messages if len(messages) >= count else []
+
         return await self.wait_for(
-            lambda: (m := self.sent(chat_id)[after:]) and len(m) >= count and m,
-            timeout,
-            f"{count} message(s) in chat {chat_id} after #{after}",
+            check, timeout, f"{count} message(s) in {chat_id} after #{after}"
         )
 
     # ------------------------------------------------------------------ internals (locked)
@@ -511,11 +607,13 @@ class FakeBotApi:
         found: list[JSON] = []
         for pattern, kind in ((_COMMAND, "bot_command"), (_MENTION, "mention")):
             for match in pattern.finditer(text):
-                found.append({
-                    "type": kind,
-                    "offset": utf16_len(text[: match.start()]),
-                    "length": utf16_len(match.group(0)),
-                })
+                found.append(
+                    {
+                        "type": kind,
+                        "offset": utf16_len(text[: match.start()]),
+                        "length": utf16_len(match.group(0)),
+                    }
+                )
         found.sort(key=lambda e: e["offset"])
         return found
 
@@ -569,8 +667,11 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         with self._cond:
             if self._webhook is not None:
-                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                    "active; use deleteWebhook to delete the webhook first")
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is "
+                    "active; use deleteWebhook to delete the webhook first",
+                )
             self._poll_generation += 1
             generation = self._poll_generation
             if "allowed_updates" in params:
@@ -582,15 +683,22 @@ class FakeBotApi:
                 self._updates = self._updates[offset:]
             while True:
                 if generation != self._poll_generation:
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                        "make sure that only one bot instance is running")
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
                 allowed_now = self._allowed_updates or DEFAULT_UPDATES
                 # Telegram drops updates of types the bot does not ask for.
                 self._updates = [u for u in self._updates if _kind(u) in allowed_now]
                 remaining = deadline - time.monotonic()
                 if self._updates or remaining <= 0 or self._closing:
                     return copy.deepcopy(self._updates[:limit])
-                self._cond.wait(remaining)
+                self._waiting_polls += 1
+                try:
+                    self._cond.wait(remaining)
+                finally:
+                    self._waiting_polls -= 1
 
     def _api_deletewebhook(self, params: JSON) -> bool:
         with self._cond:
@@ -602,7 +710,7 @@ class FakeBotApi:
     def _api_setwebhook(self, params: JSON) -> bool:
         url = params.get("url")
         if not isinstance(url, str):
-            raise bad_request("parameter \"url\" is required")
+            raise bad_request('parameter "url" is required')
         with self._cond:
             if not url:
                 self._webhook = None
@@ -683,8 +791,16 @@ class FakeBotApi:
             self._messages[(chat.id, message_id)] = message
             self._sent[chat.id].append(
                 SentMessage(
-                    chat.id, message_id, source, text, parse_mode, entities, markup, reply_to,
-                    thread_id, time.monotonic(),
+                    chat.id,
+                    message_id,
+                    source,
+                    text,
+                    parse_mode,
+                    entities,
+                    markup,
+                    reply_to,
+                    thread_id,
+                    time.monotonic(),
                 )
             )
             return copy.deepcopy(message)
@@ -777,7 +893,8 @@ class FakeBotApi:
             user_id = _int(params.get("user_id"), "user_id")
             status = self._members.get((chat.id, user_id), "member")
         user = (
-            self.bot.as_dict() if user_id == self.bot.id
+            self.bot.as_dict()
+            if user_id == self.bot.id
             else {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
         )
         member: JSON = {"status": status, "user": user}
@@ -785,11 +902,19 @@ class FakeBotApi:
             member["is_anonymous"] = False
         elif status == "administrator":
             member.update(
-                can_be_edited=False, is_anonymous=False, can_manage_chat=True,
-                can_delete_messages=True, can_manage_video_chats=True,
-                can_restrict_members=True, can_promote_members=False, can_change_info=True,
-                can_invite_users=True, can_post_stories=False, can_edit_stories=False,
-                can_delete_stories=False, can_post_messages=True,
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+                can_post_messages=True,
             )
         elif status == "restricted":
             raise bad_request("restricted members are not modelled by the fake server")
@@ -844,13 +969,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeBotApi
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+    def do_POST(self) -> None:
         self._serve()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
 
     def _serve(self) -> None:
@@ -963,5 +1088,6 @@ def _bool(value: Any) -> bool:
 
 
 def _short(params: JSON) -> JSON:
-    return {k: (v[:60] + "…" if isinstance(v, str) and len(v) > 60 else v)
-            for k, v in params.items()}
+    return {
+        k: (v[:60] + "…" if isinstance(v, str) and len(v) > 60 else v) for k, v in params.items()
+    }

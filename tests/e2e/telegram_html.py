@@ -106,16 +106,19 @@ def parse_html(source: str) -> tuple[str, list[Entity]]:
                 if name not in TAGS:
                     raise HtmlError(f'Unsupported start tag "{name}" at byte offset {where}')
                 attrs = _attributes(name, raw_attrs, where)
-                if stack and stack[-1].name in ("code", "pre") and not (
-                    stack[-1].name == "pre" and name == "code"
+                if (
+                    stack
+                    and stack[-1].name in ("code", "pre")
+                    and not (stack[-1].name == "pre" and name == "code")
                 ):
-                    raise HtmlError(f'Tag "{name}" inside "{stack[-1].name}" at byte offset {where}')
+                    outer = stack[-1].name
+                    raise HtmlError(f'Tag "{name}" inside "{outer}" at byte offset {where}')
                 if name == "a" and any(o.name == "a" for o in stack):
                     raise HtmlError(f"Nested links at byte offset {where}")
                 if name == "a" and not attrs.get("href", "").strip():
                     raise HtmlError(f"Link without href at byte offset {where}")
                 if name == "span" and attrs.get("class") != "tg-spoiler":
-                    raise HtmlError(f'Tag "span" must have class "tg-spoiler" at byte offset {where}')
+                    raise HtmlError(f'Tag "span" needs class "tg-spoiler" at byte offset {where}')
                 stack.append(_Open(name, units, attrs))
             i = match.end()
             continue

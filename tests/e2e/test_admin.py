@@ -18,7 +18,8 @@ title Quetta hosts its first hot-air balloon festival
 source Balochistan Post
 url https://news.example.com/bp/balloons
 
-QUETTA - Eleven hot-air balloons rose over Hanna Lake on Sunday at Quetta's first balloon festival, organised by the provincial tourism department, which said 30,000 visitors came.
+QUETTA - Eleven hot-air balloons rose over Hanna Lake on Sunday at Quetta's first balloon \
+festival, organised by the provincial tourism department, which said 30,000 visitors came.
 """
 BALLOONS = "Where was the hot-air balloon festival held?"
 
@@ -64,9 +65,8 @@ async def test_admin_reindex_shows_progress_keeps_answering_and_swaps(
     [status] = await bot.ask(admin_chat, ADMIN, "/reindex")
     assert status.text.startswith("Rebuilding the index")
     await api.wait_for(paused.paused.is_set, what="the rebuild to start embedding")
-    edited = await api.wait_for(
-        lambda: (m := api.sent(admin_chat.id)[0]).edits and "%" in m.text and m,
-        what="a progress edit",
+    edited = await api.wait_for_message(
+        admin_chat.id, lambda m: m.edits and "%" in m.text, what="a progress edit"
     )
     assert "articles" in edited.text and "chunks" in edited.text
 
@@ -78,8 +78,9 @@ async def test_admin_reindex_shows_progress_keeps_answering_and_swaps(
     assert paused.calls == 1
 
     paused.release.set()
-    final = await api.wait_for(
-        lambda: (m := api.sent(admin_chat.id)[0]).text.startswith("Rebuild finished") and m,
+    final = await api.wait_for_message(
+        admin_chat.id,
+        lambda m: m.text.startswith("Rebuild finished"),
         timeout=60,
         what="the final status edit",
     )
@@ -134,13 +135,11 @@ async def test_failed_rebuild_keeps_the_old_index(
     monkeypatch.setattr(news_index, "rebuild", broken)
     admin_chat = bot.chat_with(ADMIN)
     await bot.ask(admin_chat, ADMIN, "/reindex")
-    failed = await api.wait_for(
-        lambda: (m := api.sent(admin_chat.id)[0]).text.startswith("Rebuild failed") and m,
-        what="the failure edit",
+    failed = await api.wait_for_message(
+        admin_chat.id, lambda m: m.text.startswith("Rebuild failed"), what="the failure edit"
     )
     assert failed.text == (
-        "Rebuild failed: No space left on device: <redacted>; "
-        "the previous index is still serving."
+        "Rebuild failed: No space left on device: <redacted>; the previous index is still serving."
     )
     reader = bot.chat_with(ALICE)
     [answer] = await bot.ask(reader, ALICE, "Who is blamed for the Karachi water shortage?")
@@ -148,8 +147,10 @@ async def test_failed_rebuild_keeps_the_old_index(
     # The job is over: a new /reindex runs again (and fails again) — not "already running".
     [again] = await bot.ask(admin_chat, ADMIN, "/reindex")
     assert (again.edits or [again.text])[0].startswith("Rebuilding the index")
-    await api.wait_for(
-        lambda: api.sent(admin_chat.id)[-1].text.startswith("Rebuild failed"),
+    await api.wait_for_message(
+        admin_chat.id,
+        lambda m: m.text.startswith("Rebuild failed"),
+        position=-1,
         what="the second failure",
     )
 

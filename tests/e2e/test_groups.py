@@ -27,7 +27,7 @@ async def test_plain_ask_mention_and_reply_to_bot_are_answered(bot: RunningBot) 
     assert "\n1. " in first.text
 
     # Emoji before the mention: its entity offset is in UTF-16 units, not characters.
-    mention = api.send(group, BOB, f"🌊🌊 @{api.bot.username.lower()} what is K-IV?")
+    mention = api.send(group, BOB, f"🌊🌊 @{str(api.bot.username).lower()} what is K-IV?")
     assert mention["entities"] == [{"type": "mention", "offset": 5, "length": 12}]
     [second] = await api.wait_for_sent(group.id, after=1)
     assert second.reply_to == mention["message_id"]

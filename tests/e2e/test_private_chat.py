@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from bot.app import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.handlers.callbacks import EXPIRED
@@ -46,7 +47,10 @@ async def test_question_gets_cited_answer_with_buttons(bot: RunningBot) -> None:
     assert len(footers) == 3
     assert all(re.fullmatch(r"   — .+ · .+ · \d{1,2} Mar 2017", line) for line in footers)
     assert reply.button_texts() == [
-        "More results", "Full article 1", "Full article 2", "Full article 3"
+        "More results",
+        "Full article 1",
+        "Full article 2",
+        "Full article 3",
     ]
     # "typing…" was shown before the answer, and link previews were turned off.
     actions = api.calls("sendChatAction")
@@ -95,7 +99,6 @@ async def test_full_article_is_sent_in_parts(bot: RunningBot) -> None:
 
 
 async def test_html_in_articles_and_questions_is_escaped(bot: RunningBot) -> None:
-    api = bot.api
     chat = bot.chat_with(ALICE)
     question = 'What did AT&T say about its <b>bid</b> for Karachi Telecom & "Cable"?'
     [reply] = await bot.ask(chat, ALICE, question)
@@ -106,7 +109,7 @@ async def test_html_in_articles_and_questions_is_escaped(bot: RunningBot) -> Non
     assert "AT&T <b>bids</b> for Karachi Telecom & Cable </a> stake" in reply.text
     assert "Wire & <Cable> Weekly" in reply.text
     assert "AT&amp;T" in reply.source and "&lt;b&gt;bids&lt;/b&gt;" in reply.source
-    link = [e for e in reply.entities if e["type"] == "text_link"][0]  # the first citation
+    link = next(e for e in reply.entities if e["type"] == "text_link")  # the first citation
     assert link["url"] == "https://news.example.com/telecom?id=42&lang=en"
     assert 'href="https://news.example.com/telecom?id=42&amp;lang=en"' in reply.source
 
@@ -166,8 +169,8 @@ async def test_expired_or_tampered_buttons_are_answered(bot: RunningBot) -> None
     token = button["callback_data"].split(":")[1]
     out_of_range = api.press_data(chat.id, reply.message_id, f"art:{token}:99", ALICE)
     for query in (stale, garbage, out_of_range):
-        answered = await api.wait_for(lambda q=query: api.callback_answer(q), what="answer")
-        assert answered["text"] == EXPIRED
+        answered = await api.wait_for(partial(api.callback_answer, query), what="an answer")
+        assert answered is not None and answered["text"] == EXPIRED
     assert len(api.sent(chat.id)) == 1  # nothing else was sent
 
 
@@ -186,7 +189,6 @@ async def test_edits_media_and_unknown_commands(bot: RunningBot) -> None:
 
 
 async def test_start_help_latest_sources(bot: RunningBot) -> None:
-    api = bot.api
     chat = bot.chat_with(ALICE)
     [start] = await bot.ask(chat, ALICE, "/start")
     assert "/latest" in start.text and "/reindex" not in start.text

@@ -110,3 +110,21 @@ async def test_slow_question_does_not_stall_other_chats(
     release.set()
     [slow] = await api.wait_for_sent(slow_chat.id)
     assert "\n1. " in slow.text
+
+
+async def test_error_after_a_button_press_still_apologises(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = bot.api
+    chat = bot.chat_with(ALICE)
+    [reply] = await bot.ask(chat, ALICE, QUESTION)
+
+    def broken(*args: Any, **kwargs: Any) -> list[str]:
+        raise ValueError("renderer broke")
+
+    monkeypatch.setattr("bot.handlers.callbacks.render_article", broken)
+    query = api.press(chat.id, reply.message_id, "Full article 1", ALICE)
+    # The query was answered (no spinner) before the failure, so the apology is a message.
+    [apology] = await api.wait_for_sent(chat.id, after=1)
+    assert apology.text == APOLOGY
+    assert api.callback_answer(query) == {"text": None, "show_alert": False}

@@ -40,7 +40,8 @@ def test_consecutive_chunks_overlap_by_one_sentence(embedder) -> None:
 
 def test_prefix_is_embedded_but_not_quoted(embedder) -> None:
     article = _article("The deficit fell to 4.2 percent of GDP. Officials were pleased.")
-    (chunk,) = chunk_article(article, count_tokens=embedder.count_tokens)
+    (chunk,) = chunk_article(article, count_tokens=embedder.count_tokens,
+                             prefix_fields=("title", "date", "source"))
     assert embed_prefix(article) == "Budget deficit narrows · 4 March 2017 · Test Wire"
     assert chunk.embed_text.startswith("Budget deficit narrows · 4 March 2017 · Test Wire\n")
     assert chunk.text == article.body
@@ -55,3 +56,9 @@ def test_one_megabyte_single_line_without_punctuation_still_fits(embedder) -> No
     assert max(counts) <= embedder.max_tokens
     assert chunks[-1].end == len(body.rstrip())
     assert all(body[c.start : c.end] == c.text for c in chunks)
+
+
+def test_prefix_fields_are_selectable() -> None:
+    article = _article("Body.")
+    assert embed_prefix(article, ("title",)) == "Budget deficit narrows"
+    assert embed_prefix(_article("Body.", title=""), ("title",)) == ""
