@@ -84,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _chat(index)
     from bot.app import run_bot
 
+    logging.getLogger().setLevel(settings.log_level)
     run_bot(settings, index)
     return 0
 

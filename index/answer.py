@@ -23,9 +23,18 @@ def compose(
     gen: Generation,
     *,
     min_relevance: float,
+    citation_floor: float,
     limit: int,
 ) -> Answer:
-    relevant = [h for h in hits if _is_relevant(h, min_relevance)]
+    """Cite the hits that are relevant enough; say plainly when none is.
+
+    Two calibrated thresholds (README, "Answer quality"): the best hit must reach
+    ``min_relevance`` for the answer to count as found, and every further citation must
+    reach ``citation_floor`` so weak matches are not quoted as if they answered.
+    """
+    relevant: list[Hit] = []
+    if hits and _is_relevant(hits[0], min_relevance):
+        relevant = [hits[0]] + [h for h in hits[1:] if _is_relevant(h, citation_floor)]
     if not relevant:
         topics = [h.article.headline for h in hits[:3]]
         note = f"I found nothing about “{_short(question)}” in the news I have."

@@ -186,7 +186,7 @@ class Index:
         gen = self._gen
         hits = self._retriever.search(gen, question, k=max(limit, 10), asked_at=asked_at)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
-                         limit=limit)
+                         citation_floor=self.settings.citation_floor, limit=limit)
         answer = Answer(answer.question, answer.citations, answer.notes, answer.found,
                         time.perf_counter() - started)
         return answer

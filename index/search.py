@@ -177,15 +177,24 @@ class Retriever:
                 cands[article_id].dense = max(sims[i] for i in ids)
 
     def _date_shape(self, cands, drange: DateRange | None, asked_at: dt.date | None) -> None:
+        """Date boosts. The recency prior counts from the question's day, or — when the
+        question names a period ("in 2016", "in March 2017") — from the end of that period,
+        so "the latest within what was asked about" wins either way."""
         s = self.settings
-        explicit = drange is not None and (drange.strict or drange.phrase[:1].isdigit()
-                                           or "since" in drange.phrase.lower()
-                                           or drange.phrase.lower().startswith("in "))
+        anchor = asked_at
+        if drange is not None and drange.end is not None and _is_calendar(drange):
+            anchor = drange.end
         for c in cands:
-            if drange is not None and not drange.strict and c.published \
-                    and drange.contains(c.published):
+            if c.published is None:
+                continue
+            if drange is not None and not drange.strict and drange.contains(c.published):
                 c.score += s.date_range_weight
-            if asked_at is not None and not explicit and c.published is not None \
-                    and s.recency_weight > 0:
-                age = max(0, (asked_at - c.published).days)
+            if anchor is not None and s.recency_weight > 0:
+                age = abs((anchor - c.published).days)
                 c.score += s.recency_weight * math.exp(-age / s.recency_days)
+
+
+def _is_calendar(drange: DateRange) -> bool:
+    """A phrase naming a calendar period rather than one relative to today."""
+    phrase = drange.phrase.lower()
+    return drange.strict or phrase.startswith(("in ", "since ")) or phrase[:1].isdigit()

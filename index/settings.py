@@ -75,7 +75,8 @@ class IndexSettings(BaseSettings):
     recency_days: float = Field(60.0, gt=0.0)
     recency_window_days: int = Field(30, ge=1)
     date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
-    min_relevance: float = Field(0.25, ge=-1.0, le=1.0)
+    min_relevance: float = Field(0.35, ge=-1.0, le=1.0)
+    citation_floor: float = Field(0.2, ge=-1.0, le=1.0)
     max_citations: int = Field(3, ge=1, le=20)
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
