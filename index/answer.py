@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from index.generation import Generation
 from index.models import Answer, Citation, Hit, Quote
 from index.sentences import split_sentences
@@ -25,6 +27,7 @@ def compose(
     min_relevance: float,
     citation_floor: float,
     limit: int,
+    same_story: float = 0.9,
 ) -> Answer:
     """Cite the hits that are relevant enough; say plainly when none is.
 
@@ -42,10 +45,53 @@ def compose(
         return Answer(question, (), notes, found=False)
     terms = {stem(t) for t in content_terms(question)}
     citations = []
-    for hit in relevant[:limit]:
+    for hit, also in same_story_groups(relevant, gen, same_story)[:limit]:
         quotes = _quotes(hit, gen, terms)
-        citations.append(Citation(hit.article, quotes, hit.score))
+        citations.append(Citation(hit.article, quotes, hit.score, also))
     return Answer(question, tuple(citations), (), found=True)
+
+
+def same_story_groups(
+    hits: Sequence[Hit], gen: Generation, similarity: float, days: int = 3
+) -> list[tuple[Hit, tuple[str, ...]]]:
+    """Collapse hits that are one story told by several outlets (near-identical leading
+    chunk, published within ``days``): the best-ranked one is cited, the others' outlets
+    are listed as "also"."""
+    if not hits:
+        return []
+    first_ids = [h.chunk_ids[0] if h.chunk_ids else -1 for h in hits]
+    vectors = _vectors(gen, first_ids)
+    groups: list[tuple[Hit, list[str], np.ndarray | None]] = []
+    for hit, vec in zip(hits, vectors, strict=True):
+        for lead, also, lead_vec in groups:
+            if vec is None or lead_vec is None:
+                continue
+            close_in_time = _days_apart(lead, hit) <= days
+            if close_in_time and float(vec @ lead_vec) >= similarity:
+                if hit.article.source != lead.article.source and hit.article.source not in also:
+                    also.append(hit.article.source)
+                break
+        else:
+            groups.append((hit, [], vec))
+    return [(hit, tuple(also)) for hit, also, _ in groups]
+
+
+def _vectors(gen: Generation, chunk_ids: list[int]) -> list[np.ndarray | None]:
+    out: list[np.ndarray | None] = []
+    with gen.lock:
+        for cid in chunk_ids:
+            try:
+                out.append(gen.vectors.index.reconstruct(int(cid)) if cid >= 0 else None)
+            except RuntimeError:  # not in FAISS (repaired at next open)
+                out.append(None)
+    return out
+
+
+def _days_apart(a: Hit, b: Hit) -> int:
+    da, db = a.article.published_date, b.article.published_date
+    if da is None or db is None:
+        return 0
+    return abs((da - db).days)
 
 
 def _is_relevant(hit: Hit, min_relevance: float) -> bool:

@@ -186,7 +186,8 @@ class Index:
         gen = self._gen
         hits = self._retriever.search(gen, question, k=max(limit, 10), asked_at=asked_at)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
-                         citation_floor=self.settings.citation_floor, limit=limit)
+                         citation_floor=self.settings.citation_floor, limit=limit,
+                         same_story=self.settings.same_story_similarity)
         answer = Answer(answer.question, answer.citations, answer.notes, answer.found,
                         time.perf_counter() - started)
         return answer

@@ -77,6 +77,7 @@ class IndexSettings(BaseSettings):
     date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
     min_relevance: float = Field(0.35, ge=-1.0, le=1.0)
     citation_floor: float = Field(0.2, ge=-1.0, le=1.0)
+    same_story_similarity: float = Field(0.9, ge=0.0, le=1.0)
     max_citations: int = Field(3, ge=1, le=20)
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -185,3 +185,22 @@ def test_vectors_are_normalized(embedder) -> None:
     v = embedder.encode(["one text", "another, longer text about the economy"])
     assert v.dtype == np.float32 and v.shape == (2, 384)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+
+
+def test_same_story_from_two_outlets_is_one_citation(index: Index, tmp_path: Path) -> None:
+    folder = tmp_path / "outlets"
+    story = ("The provincial government approved a new metro line for Karachi on Sunday, "
+             "with 22 stations along a 24-kilometre route. Construction will begin in June.")
+    write_article(folder, "a.txt", title="Karachi metro approved", date="2017-03-05",
+                  source="Daily Alpha", body=story)
+    write_article(folder, "b.txt", title="Cabinet approves Karachi metro line",
+                  date="2017-03-06", source="Beta News",
+                  body=story.replace("on Sunday", "on Sunday, officials said"))
+    write_article(folder, "c.txt", title="Wheat prices rise", date="2017-03-05",
+                  source="Beta News", body="Wheat prices rose 3 percent in Lahore markets.")
+    report = index.ingest([str(folder)])
+    assert report.articles_new == 3  # different bodies: both outlets' versions are stored
+    answer = index.answer("How many stations will the Karachi metro line have?")
+    metro = [c for c in answer.citations if "metro" in c.headline.lower()]
+    assert len(metro) == 1
+    assert metro[0].also in (("Beta News",), ("Daily Alpha",))
