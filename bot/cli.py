@@ -138,7 +138,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     index = _open(settings)
     try:
-        answer = index.answer(args.question, asked_at=_parse_date(args.as_of) or dt.date.today())
+        answer = index.answer(args.question, asked_at=_parse_date(args.as_of) or dt.date.today(),
+                              limit=args.limit or settings.max_citations)
     finally:
         index.close()
     from bot.terminal import render_answer
@@ -229,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="treat this ISO date as today")
     p = add("ask", cmd_ask, "answer a question with quoted, cited snippets")
     p.add_argument("question")
+    p.add_argument("--limit", type=int, default=0,
+                   help="most citations (default: NEWSBOT_MAX_CITATIONS)")
     p.add_argument("--as-of", help="treat this ISO date as today")
     add("reindex", cmd_reindex, "rebuild the whole index and swap it in atomically")
     p = add("stats", cmd_stats, "articles, chunks, outlets and size of the index")

@@ -32,6 +32,7 @@ from index.models import (
     Hit,
     IndexStats,
     IngestReport,
+    LoadProblem,
     RebuildProgress,
     SourceStats,
     StoredArticle,
@@ -96,6 +97,23 @@ class Index:
             report = Ingestor(self._gen, self.embedder, self.settings).run(
                 sources, progress=progress)
             _remember_sources(self._gen, sources)
+        return report
+
+    def ingest_articles(self, items: Iterable[Article | LoadProblem]) -> IngestReport:
+        """Dedup, chunk, embed and store articles a caller has already loaded (the feed
+        poller fetches conditionally and enriches entries itself); same pipeline as
+        ``ingest``."""
+        started = time.monotonic()
+        with self._write_lock:
+            ingestor = Ingestor(self._gen, self.embedder, self.settings)
+            try:
+                ingestor.add_items(items)
+                ingestor.flush()
+            finally:
+                if self._gen.dirty:
+                    self._gen.save_vectors()
+        report = ingestor.report
+        report.seconds = time.monotonic() - started
         return report
 
     def rebuild(

@@ -45,14 +45,21 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations, each in its own transaction; return the schema version."""
+def migrate(
+    conn: sqlite3.Connection, migrations: list[str] | None = None, *, name: str = "index"
+) -> int:
+    """Apply pending migrations, each in its own transaction; return the schema version.
+
+    ``migrations`` defaults to the index's own list; other databases (the alert state in
+    ``index.statedb``) pass theirs, so every SQLite file here migrates the same way.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
+    if version > len(steps):
         raise RuntimeError(
-            f"index schema version {version} is newer than this newsbot ({len(MIGRATIONS)})"
+            f"{name} schema version {version} is newer than this newsbot ({len(steps)})"
         )
-    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+    for number, sql in enumerate(steps[version:], start=version + 1):
         conn.execute("BEGIN")
         try:
             for statement in _statements(sql):
@@ -62,7 +69,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    return len(MIGRATIONS)
+    return len(steps)
 
 
 def _statements(sql: str) -> list[str]:

@@ -18,6 +18,8 @@ _ABBREVIATIONS = {
 }
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+# Scraped text glues sentences at straight quotes: 'five years."Continued strength'.
+_GLUED_QUOTE = re.compile(r'[.!?]"(?=[A-Z])')
 
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -40,11 +42,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _split_paragraph(text: str, lo: int, hi: int, spans: list[tuple[int, int]]) -> None:
-    start = lo
+    ends: list[int] = []
     for match in _END.finditer(text, lo, hi):
-        end = match.end()
-        if _is_false_end(text, match.start(), end):
-            continue
+        if not _is_false_end(text, match.start(), match.end()):
+            ends.append(match.end())
+    for match in _GLUED_QUOTE.finditer(text, lo, hi):
+        # An odd number of quotes before this one means it closes a quotation: the
+        # sentence ends after it; otherwise it opens the next sentence.
+        closes = text.count('"', lo, match.start() + 1) % 2 == 1
+        ends.append(match.end() if closes else match.start() + 1)
+    start = lo
+    for end in sorted(set(ends)):
         _append(text, start, end, spans)
         start = end
     _append(text, start, hi, spans)

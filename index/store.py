@@ -313,6 +313,41 @@ class Store:
         return {a: (dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows}
 
 
+    # -- alerts: new articles and their vectors ----------------------------------------------
+    def max_article_id(self) -> int:
+        with self.lock:
+            return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+
+    def articles_after(self, last_id: int, limit: int = 200) -> list[StoredArticle]:
+        """Articles stored after ``last_id`` (ids only grow), oldest first: what an alert
+        matcher has not seen yet."""
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, limit)).fetchall()
+        return [StoredArticle(*r) for r in rows]
+
+    def articles_published_since(self, day: dt.date, limit: int = 5000) -> list[StoredArticle]:
+        """Articles published on or after ``day``, in id order (fresh news after a rebuild)."""
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE published_at >= ? "
+                "ORDER BY id LIMIT ?", (day.isoformat(), limit)).fetchall()
+        return [StoredArticle(*r) for r in rows]
+
+    def article_vectors(self, article_id: int) -> tuple[list[ChunkRow], np.ndarray]:
+        """An article's chunks in order with their vectors, read from SQLite (the source of
+        truth), so callers need neither FAISS nor its lock."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT id, article_id, start, end, text, vector FROM chunks "
+                "WHERE article_id = ? ORDER BY ordinal", (article_id,)).fetchall()
+        chunks = [ChunkRow(*r[:5]) for r in rows]
+        if not rows:
+            return chunks, np.zeros((0, 0), dtype=np.float32)
+        return chunks, _unpack([(r[0], r[5]) for r in rows])[1]
+
+
 def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vecs = np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)

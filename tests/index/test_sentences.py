@@ -27,3 +27,14 @@ def test_spans_are_exact_slices_without_surrounding_space() -> None:
     text = "  One here.   Two there.  "
     spans = split_sentences(text)
     assert [text[s:e] for s, e in spans] == ["One here.", "Two there."]
+
+
+def test_sentences_glued_at_straight_quotes_are_split() -> None:
+    text = ('Demand fell over five years."Continued strength is a headwind," Barclays said.'
+            ' Prices rose."We expect more," he said.')
+    assert _split(text) == [
+        "Demand fell over five years.",
+        '"Continued strength is a headwind," Barclays said.',
+        "Prices rose.",
+        '"We expect more," he said.',
+    ]

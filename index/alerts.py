@@ -1,0 +1,234 @@
+"""Match newly stored articles against subscriptions and enqueue alerts in the outbox.
+
+Runs after articles are committed to the index (after a feed poll, on a timer, at start).
+Crash consistency without a cross-database transaction:
+
+* A cursor (generation, last article id) in the state database says which articles were
+  matched. For each fresh article, its alerts, its story id, its processed marker and the
+  advanced cursor are committed in *one* state transaction. A crash after the article was
+  stored but before that commit leaves the cursor behind it, so the next run (at the
+  latest at restart) matches it again; a crash after the commit has nothing to redo.
+* Enqueueing is idempotent anyway (``UNIQUE (chat_id, story_id)`` in the outbox), and
+  the processed marker is keyed by the body hash, which survives a rebuild; after a
+  rebuild (new generation, new article ids) only fresh articles are re-examined and
+  those already processed are skipped.
+
+Only fresh news alerts: an article must be published within ``max_age`` of now and on or
+after the day the subscription was made, so a backfill of old articles sends nothing.
+Articles without a publication date never alert (they cannot be shown to be fresh).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.api import Index
+from index.generation import Generation
+from index.models import StoredArticle
+from index.normalize import body_hash
+from index.outbox import NewAlert, Outbox
+from index.sentences import split_sentences
+from index.statedb import StateDB
+from index.store import ChunkRow
+from index.stories import StoryBook, StoryRule, facts
+from index.subscriptions import Subscription, Subscriptions
+from index.topics import Topic, TopicScorer
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = "match_cursor"
+BATCH = 200
+MAX_QUOTE_SENTENCES = 40  # sentences embedded to pick the quote (two best chunks' worth)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """Settings that decide whether an article alerts (see ``IndexSettings``)."""
+
+    threshold: float
+    max_age_seconds: float
+    story: StoryRule
+
+
+@dataclass(slots=True)
+class MatchReport:
+    articles: int = 0  # articles examined
+    alerts: int = 0  # alerts enqueued
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    subscription: Subscription
+    topic: Topic
+    score: float
+    sims: np.ndarray  # topic similarity of every chunk
+
+
+class AlertMatcher:
+    def __init__(
+        self,
+        index: Index,
+        db: StateDB,
+        subscriptions: Subscriptions,
+        outbox: Outbox,
+        rules: AlertRules,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._index = index
+        self._db = db
+        self._subscriptions = subscriptions
+        self._outbox = outbox
+        self._rules = rules
+        self._stories = StoryBook(rules.story)
+        self._scorer = TopicScorer(index.embedder)
+        self._clock = clock
+        self._lock = threading.Lock()  # one run at a time (timer, feed poll, start-up)
+
+    def run(self) -> MatchReport:
+        """Match every article stored since the last run; safe to call any time."""
+        with self._lock:
+            report = MatchReport()
+            gen = self._index.generation
+            gen_id = gen.dir.name
+            cursor = self._cursor()
+            if cursor is None or cursor[0] != gen_id:
+                # First run, or a rebuild: ids started over. Only fresh articles can alert;
+                # the processed markers (by body hash) skip those already handled.
+                top = gen.store.max_article_id()
+                fresh = [a for a in gen.store.articles_published_since(self._cutoff())
+                         if a.rowid <= top]
+                self._match_batch(gen, fresh, report)
+                with self._db.transaction() as cur:
+                    StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{top}")
+                cursor = (gen_id, top)
+            last = cursor[1]
+            while batch := gen.store.articles_after(last, BATCH):
+                self._match_batch(gen, batch, report)
+                last = batch[-1].rowid
+                with self._db.transaction() as cur:
+                    StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{last}")
+            if report.articles:
+                self._prune()
+            return report
+
+    # -- one batch ---------------------------------------------------------------------------
+    def _match_batch(self, gen: Generation, articles: Sequence[StoredArticle],
+                     report: MatchReport) -> None:
+        cutoff = self._cutoff()
+        subscriptions = self._subscriptions.active()
+        for article in articles:
+            published = _published(article)
+            if published is None or published < cutoff or not subscriptions:
+                continue  # cannot alert: no marker needed, the cursor moves past it
+            digest = body_hash(article.body)
+            if self._db.query("SELECT 1 FROM processed WHERE article_hash = ?", (digest,)):
+                continue
+            report.articles += 1
+            report.alerts += self._match_article(gen, article, published, digest,
+                                                 subscriptions)
+
+    def _match_article(self, gen: Generation, article: StoredArticle, published: dt.date,
+                       digest: str, subscriptions: list[Subscription]) -> int:
+        chunks, vectors = gen.store.article_vectors(article.rowid)
+        matches = self._matches(article, published, vectors, subscriptions) if chunks else []
+        quotes = {m.topic.text: self._quote(article, chunks, m) for m in matches}
+        now = self._clock()
+        added = 0
+        with self._db.transaction() as cur:
+            if matches:
+                story = self._stories.assign(cur, published, vectors[0],
+                                             facts(article.title, article.body), now)
+                for match in matches:
+                    added += self._outbox.enqueue(cur, NewAlert(
+                        chat_id=match.subscription.chat_id,
+                        story_id=story,
+                        subscription_id=match.subscription.id,
+                        topic=match.topic.text,
+                        headline=article.headline,
+                        quote=quotes[match.topic.text],
+                        source=article.source,
+                        url=article.url,
+                        published=published.isoformat(),
+                        score=round(match.score, 4),
+                    ))
+            cur.execute("INSERT OR IGNORE INTO processed (article_hash, at) VALUES (?, ?)",
+                        (digest, now))
+            StateDB.set_meta(cur, CURSOR_KEY, f"{gen.dir.name}:{article.rowid}")
+        if added:
+            log.info("article %d (%s) alerts %d chat(s)", article.rowid,
+                     article.headline[:60], added)
+        return added
+
+    def _matches(self, article: StoredArticle, published: dt.date, vectors: np.ndarray,
+                 subscriptions: list[Subscription]) -> list[_Match]:
+        """The best-scoring matching subscription of each chat."""
+        text = f"{article.title}\n{article.body}"
+        best: dict[int, _Match] = {}
+        for subscription in subscriptions:
+            if published < subscription.created_date:
+                continue
+            topic = subscription.topic
+            if not topic.accepts_text(text):
+                continue
+            sims = vectors @ self._scorer.vector(topic)
+            score = float(sims.max())
+            if score < self._rules.threshold:
+                continue
+            current = best.get(subscription.chat_id)
+            if current is None or score > current.score:
+                best[subscription.chat_id] = _Match(subscription, topic, score, sims)
+        return list(best.values())
+
+    def _quote(self, article: StoredArticle, chunks: list[ChunkRow], match: _Match) -> str:
+        """The article sentence closest in meaning to the topic, verbatim (from its two
+        best chunks; with a required phrase, a sentence containing it if there is one)."""
+        top = np.argsort(-match.sims)[:2]
+        spans: dict[tuple[int, int], None] = {}
+        for i in sorted(int(t) for t in top):
+            row = chunks[i]
+            for s, e in split_sentences(row.text):
+                spans.setdefault((row.start + s, row.start + e), None)
+        texts = [article.body[s:e] for s, e in spans][:MAX_QUOTE_SENTENCES]
+        if not texts:
+            return chunks[int(top[0])].text.strip()
+        if match.topic.phrases:
+            with_phrase = [t for t in texts if match.topic.accepts_text(t)]
+            texts = with_phrase or texts
+        sims = self._index.embedder.encode(texts) @ self._scorer.vector(match.topic)
+        return texts[int(np.argmax(sims))].strip()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _cursor(self) -> tuple[str, int] | None:
+        raw = self._db.get_meta(CURSOR_KEY)
+        if not raw or ":" not in raw:
+            return None
+        gen_id, _, last = raw.rpartition(":")
+        return (gen_id, int(last)) if last.isdigit() else None
+
+    def _cutoff(self) -> dt.date:
+        """The oldest publication day that still counts as fresh news."""
+        now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+        return (now - dt.timedelta(seconds=self._rules.max_age_seconds)).date()
+
+    def _prune(self) -> None:
+        """Forget stories and markers too old to matter (they can no longer be fresh)."""
+        cutoff = self._cutoff()
+        horizon = self._clock() - self._rules.max_age_seconds - 2 * 86400
+        with self._db.transaction() as cur:
+            StoryBook.prune(cur, cutoff - dt.timedelta(days=self._rules.story.days))
+            cur.execute("DELETE FROM processed WHERE at < ?", (horizon,))
+
+
+def _published(article: StoredArticle) -> dt.date | None:
+    try:
+        return article.published_date
+    except ValueError:  # a malformed stored date: treat as undated
+        return None

@@ -1,0 +1,134 @@
+"""The alert outbox: alerts waiting to be delivered, and what became of them.
+
+Rows are written by the matcher (``index.alerts``) and consumed by a sender that knows how
+to reach a chat. ``UNIQUE (chat_id, story_id)`` makes enqueueing idempotent: matching an
+article twice, or the same story from a second outlet, cannot add a second alert for a
+chat. A row turns ``sent`` only after the sender reports that the chat accepted it, so a
+crash anywhere before that leaves it ``pending`` and it is delivered after a restart.
+Each row carries everything the message shows (headline, quote, outlet, …): delivery
+needs no index, and a rebuild cannot change what an alert says.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index.statedb import StateDB
+
+_COLUMNS = ("id, chat_id, story_id, topic, headline, quote, source, url, published, score, "
+            "created_at, attempts")
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One pending alert: a story for a chat, and the topic it matched."""
+
+    id: int
+    chat_id: int
+    story_id: int
+    topic: str
+    headline: str
+    quote: str  # a verbatim sentence of the article
+    source: str
+    url: str | None
+    published: str | None  # ISO date
+    score: float
+    created_at: float
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """What the matcher enqueues (the outbox adds ids, status and timestamps)."""
+
+    chat_id: int
+    story_id: int
+    subscription_id: int
+    topic: str
+    headline: str
+    quote: str
+    source: str
+    url: str | None
+    published: str | None
+    score: float
+
+
+class Outbox:
+    def __init__(self, db: StateDB, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    # -- writing (the matcher, inside its transaction) -------------------------------------
+    def enqueue(self, cur: sqlite3.Cursor, alert: NewAlert) -> bool:
+        """Add ``alert`` unless the chat already has one for this story; True if added."""
+        cur.execute(
+            "INSERT OR IGNORE INTO outbox (chat_id, story_id, subscription_id, topic, "
+            "headline, quote, source, url, published, score, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (alert.chat_id, alert.story_id, alert.subscription_id, alert.topic,
+             alert.headline, alert.quote, alert.source, alert.url, alert.published,
+             alert.score, self._clock()))
+        return cur.rowcount > 0
+
+    # -- delivering (the sender) -----------------------------------------------------------
+    def due(self, limit: int = 500) -> list[Alert]:
+        """Pending alerts whose next attempt is due, oldest first."""
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY id LIMIT ?", (self._clock(), limit))
+        return [Alert(*r) for r in rows]
+
+    def mark_sent(self, ids: Sequence[int], message_id: int | None) -> None:
+        with self._db.transaction() as cur:
+            cur.executemany(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, "
+                "last_error = NULL WHERE id = ? AND status = 'pending'",
+                [(self._clock(), message_id, i) for i in ids])
+
+    def retry_later(self, ids: Sequence[int], delay: float, error: str, *,
+                    count_attempt: bool = True) -> None:
+        """Try again after ``delay`` seconds (a flood wait does not count as an attempt)."""
+        with self._db.transaction() as cur:
+            cur.executemany(
+                "UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, "
+                "last_error = ? WHERE id = ? AND status = 'pending'",
+                [(1 if count_attempt else 0, self._clock() + delay, error[:500], i)
+                 for i in ids])
+
+    def fail(self, ids: Sequence[int], error: str) -> None:
+        """Give up on these alerts (the chat rejected them for good)."""
+        with self._db.transaction() as cur:
+            cur.executemany(
+                "UPDATE outbox SET status = 'failed', last_error = ? "
+                "WHERE id = ? AND status = 'pending'", [(error[:500], i) for i in ids])
+
+    def drop_chat(self, chat_id: int, reason: str) -> int:
+        """Drop everything pending for a chat the bot can no longer reach."""
+        return self._db.execute(
+            "UPDATE outbox SET status = 'dropped', last_error = ? "
+            "WHERE chat_id = ? AND status = 'pending'", (reason[:500], chat_id))
+
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        self._db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?",
+                         (new_id, old_id))
+
+    # -- pacing ------------------------------------------------------------------------------
+    def messages_since(self, chat_id: int, since: float) -> int:
+        """Messages (an alert or a digest of several) delivered to a chat since ``since``."""
+        return int(self._db.query(
+            "SELECT count(DISTINCT coalesce(message_id, -id)) FROM outbox "
+            "WHERE chat_id = ? AND status = 'sent' AND sent_at >= ?", (chat_id, since))[0][0])
+
+    def alerts_since(self, chat_id: int, since: float) -> int:
+        """Alerts (not messages) delivered to a chat since ``since``."""
+        return int(self._db.query(
+            "SELECT count(*) FROM outbox WHERE chat_id = ? AND status = 'sent' "
+            "AND sent_at >= ?", (chat_id, since))[0][0])
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status: pending, sent, failed, dropped."""
+        return {status: int(n) for status, n in self._db.query(
+            "SELECT status, count(*) FROM outbox GROUP BY status")}

@@ -1,0 +1,141 @@
+"""``data_dir/state.sqlite``: what must outlive the index — subscriptions, the alert
+outbox, story ids, processed-article markers and feed poll state.
+
+Why a file of its own: the index lives in generations, and a rebuild writes a new
+generation database and deletes the old one. Copying subscriptions and pending alerts
+across at the swap would add a window in which they could be lost or doubled; beside the
+generations they are simply never touched by a rebuild. It has its own numbered
+migrations (``STATE_MIGRATIONS``, applied by ``index.migrations.migrate``).
+
+One connection guarded by a lock, WAL mode, every multi-row change in one transaction
+(``with db.transaction() as cur``), so a crash leaves the last committed state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from index.migrations import migrate
+
+STATE_NAME = "state.sqlite"
+
+STATE_MIGRATIONS: list[str] = [
+    # 1: subscriptions, feeds, stories, processed articles, the outbox.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        chat_title TEXT,
+        topic TEXT NOT NULL COLLATE NOCASE,
+        created_at REAL NOT NULL,          -- unix seconds
+        created_by INTEGER,
+        active INTEGER NOT NULL DEFAULT 1, -- 0 after Telegram said 403 for the chat
+        UNIQUE (chat_id, topic)
+    );
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_ok REAL,
+        last_error TEXT,
+        last_error_at REAL,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_poll_at REAL NOT NULL DEFAULT 0,
+        articles INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        published TEXT NOT NULL,           -- ISO date
+        lead BLOB NOT NULL,                -- float32 vector of the lead chunk
+        facts TEXT NOT NULL,               -- newline-separated numbers and names
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX stories_published ON stories (published);
+    CREATE TABLE processed (
+        article_hash TEXT PRIMARY KEY,     -- normalized-body hash: stable across rebuilds
+        at REAL NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        subscription_id INTEGER,
+        topic TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        quote TEXT NOT NULL,
+        source TEXT NOT NULL,
+        url TEXT,
+        published TEXT,
+        score REAL NOT NULL,
+        created_at REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed | dropped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at REAL,
+        message_id INTEGER,
+        UNIQUE (chat_id, story_id)               -- one alert per chat and story, ever
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_chat_sent ON outbox (chat_id, sent_at);
+    """,
+]
+
+
+class StateDB:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA busy_timeout = 10000")
+        self.schema_version = migrate(self.conn, STATE_MIGRATIONS, name="state")
+
+    @classmethod
+    def open(cls, data_dir: Path) -> StateDB:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir / STATE_NAME)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed whole or not at all."""
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in its own transaction; returns the number of rows changed."""
+        with self.lock:
+            return self.conn.execute(sql, params).rowcount
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    @staticmethod
+    def set_meta(cur: sqlite3.Cursor, key: str, value: str) -> None:
+        """Set ``key`` inside the caller's transaction."""
+        cur.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
