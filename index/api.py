@@ -66,6 +66,8 @@ class Index:
         self._rebuild_lock = threading.Lock()
         self._retired: list[Generation] = []
         self.rebuild_fraction: float | None = None  # None when no rebuild is running
+        self._seen_version = gen.store.data_version()
+        self._refresh_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: IndexSettings, *, embedder: Embedder | None = None) -> Index:
@@ -170,6 +172,7 @@ class Index:
             with self._write_lock:
                 point_current(data_dir, new_gen.dir)
                 self._gen = new_gen
+                self._seen_version = new_gen.store.data_version()
                 self._retire(old)
             report.seconds = time.monotonic() - started
             _emit(progress, "done", 1.0, articles, new_gen.store.counts()[1], started, 0.0)
@@ -183,16 +186,52 @@ class Index:
             self.rebuild_fraction = None
             self._rebuild_lock.release()
 
-    def _retire(self, old: Generation) -> None:
-        """Close generations retired earlier; keep ``old`` open for in-flight queries."""
+    def _retire(self, old: Generation, *, delete: bool = True) -> None:
+        """Close generations retired earlier; keep ``old`` open for in-flight queries.
+
+        ``delete`` is False when another process made the switch (it deletes its own)."""
         for gen in self._retired:
             gen.close()
-            shutil.rmtree(gen.dir, ignore_errors=True)
+            if delete:
+                shutil.rmtree(gen.dir, ignore_errors=True)
         self._retired = [old]
+
+    # -- other processes --------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Pick up what another process did to the same data directory: a ``newsbot ingest``
+        (new chunks committed to SQLite → their vectors added from SQLite) or a
+        ``newsbot reindex`` (``CURRENT`` names another generation → switch to it).
+
+        Cheap (a pragma and a small file read), so it runs before every question.
+        """
+        if not self._refresh_lock.acquire(blocking=False):
+            return  # another thread is refreshing; this question uses the current state
+        try:
+            data_dir = Path(self.settings.data_dir)
+            live = current_dir(data_dir)
+            if live is not None and live != self._gen.dir and live.exists() and \
+                    self.rebuild_fraction is None:
+                with self._write_lock:
+                    gen = Generation.open(live, self.embedder.dim, self.settings.embedding_model)
+                    old, self._gen = self._gen, gen
+                    self._retire(old, delete=False)
+                    self._seen_version = gen.store.data_version()
+                log.info("switched to generation %s written by another process", live.name)
+                return
+            version = self._gen.store.data_version()
+            if version != self._seen_version:
+                self._seen_version = version
+                added, removed = self._gen.reconcile()
+                if added or removed:
+                    log.info("picked up %d new and %d removed chunks from another process",
+                             added, removed)
+        finally:
+            self._refresh_lock.release()
 
     # -- reading ----------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, asked_at: dt.date | None = None) -> list[Hit]:
         """Top ``k`` articles for ``query`` (one hit per article, best first)."""
+        self.refresh()
         return self._retriever.search(self._gen, query, k=k, asked_at=asked_at)
 
     def answer(
@@ -201,6 +240,7 @@ class Index:
         """Up to ``limit`` citations with verbatim quotes; ``found`` False when nothing is
         relevant enough (the bot shows the first few and pages through the rest)."""
         started = time.perf_counter()
+        self.refresh()
         gen = self._gen
         hits = self._retriever.search(gen, question, k=max(limit, 10), asked_at=asked_at)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,

@@ -69,6 +69,11 @@ class Store:
         with self.lock:
             self.conn.close()
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (e.g. a CLI ingest) commits to this file."""
+        with self.lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     # -- metadata ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         with self.lock:

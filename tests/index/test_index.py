@@ -204,3 +204,24 @@ def test_same_story_from_two_outlets_is_one_citation(index: Index, tmp_path: Pat
     metro = [c for c in answer.citations if "metro" in c.headline.lower()]
     assert len(metro) == 1
     assert metro[0].also in (("Beta News",), ("Daily Alpha",))
+
+
+def test_another_process_ingest_and_reindex_are_picked_up(settings, embedder, corpus_dir,
+                                                          tmp_path: Path) -> None:
+    """The bot (reader) sees what a CLI ingest or reindex (writer) did to the same data dir."""
+    writer = Index.open(settings, embedder=embedder)
+    reader = Index.open(settings, embedder=embedder)
+    try:
+        writer.ingest([str(corpus_dir / "rates.txt")])
+        hits = reader.search("Gwadar container ship")
+        assert all("Gwadar" not in h.article.title for h in hits)
+        writer.ingest([str(corpus_dir / "port.txt")])
+        assert reader.search("Gwadar container ship")[0].article.title.startswith("Gwadar port")
+        assert reader.check() == []
+        writer.rebuild([])
+        reader.search("anything")
+        assert reader.generation.dir == writer.generation.dir
+        assert reader.stats().articles == 2
+    finally:
+        reader.close()
+        writer.close()
