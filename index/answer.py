@@ -31,13 +31,15 @@ def compose(
 ) -> Answer:
     """Cite the hits that are relevant enough; say plainly when none is.
 
-    Two calibrated thresholds (README, "Answer quality"): the best hit must reach
-    ``min_relevance`` for the answer to count as found, and every further citation must
-    reach ``citation_floor`` so weak matches are not quoted as if they answered.
+    Two calibrated thresholds (README, "Answer quality"): some hit must reach
+    ``min_relevance`` for the answer to count as found, and every citation must reach
+    ``citation_floor`` so weak matches are not quoted as if they answered.
     """
     relevant: list[Hit] = []
-    if hits and _is_relevant(hits[0], min_relevance):
-        relevant = [hits[0]] + [h for h in hits[1:] if _is_relevant(h, citation_floor)]
+    if any(_is_relevant(h, min_relevance) for h in hits):
+        # The best match by meaning may rank below a fresher story; it still makes the
+        # answer "found", and every hit above the floor is cited in ranked order.
+        relevant = [h for h in hits if _is_relevant(h, citation_floor)]
     if not relevant:
         topics = [h.article.headline for h in hits[:3]]
         note = f"I found nothing about “{_short(question)}” in the news I have."

@@ -183,7 +183,7 @@ class Retriever:
         s = self.settings
         anchor = asked_at
         if drange is not None and drange.end is not None and _is_calendar(drange):
-            anchor = drange.end
+            anchor = min(drange.end, asked_at) if asked_at else drange.end
         for c in cands:
             if c.published is None:
                 continue

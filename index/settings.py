@@ -66,6 +66,16 @@ class IndexSettings(BaseSettings):
     )
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_interval: int = Field(900, ge=30, description="Seconds between feed polls.")
+    feed_max_backoff: int = Field(
+        21600, ge=30, description="Longest wait, in seconds, before retrying a failing feed.")
+    # Alerts (README "Alerts": how the threshold was calibrated).
+    alert_threshold: float = Field(
+        0.45, ge=-1.0, le=1.0, description="Topic-to-chunk cosine an article must reach.")
+    alert_max_age: int = Field(
+        172800, ge=60, description="Seconds after publication an article may still alert.")
+    alert_story_similarity: float = Field(0.75, ge=0.0, le=1.0)
+    alert_story_overlap: float = Field(0.7, ge=0.0, le=1.0)
+    subscriptions_per_chat: int = Field(10, ge=1, le=100)
     # Retrieval knobs (measured defaults; see README "Answer quality").
     search_candidates: int = Field(50, ge=5, le=1000)
     fusion: str = Field("weighted", pattern=r"^(weighted|rrf)$")
@@ -75,7 +85,7 @@ class IndexSettings(BaseSettings):
     recency_days: float = Field(60.0, gt=0.0)
     recency_window_days: int = Field(30, ge=1)
     date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
-    min_relevance: float = Field(0.35, ge=-1.0, le=1.0)
+    min_relevance: float = Field(0.30, ge=-1.0, le=1.0)
     citation_floor: float = Field(0.2, ge=-1.0, le=1.0)
     same_story_similarity: float = Field(0.9, ge=0.0, le=1.0)
     max_citations: int = Field(3, ge=1, le=20)
