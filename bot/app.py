@@ -26,8 +26,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.alert_jobs import AlertServices, AlertTimings
 from bot.answers import AnswerStore
-from bot.handlers import admin, callbacks, errors, info, questions
+from bot.handlers import admin, callbacks, errors, info, questions, subscriptions
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
@@ -40,13 +41,16 @@ logger = logging.getLogger(__name__)
 # The builder's default type parameters (ExtBot, CallbackContext, dict data, JobQueue).
 BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY]
 RETRIES_ON_FLOOD = 3  # RetryAfter is honoured (sleep retry_after, then resend) this often
 
 PUBLIC_COMMANDS = [
     BotCommand("ask", "Ask a question about the news"),
     BotCommand("latest", "Newest articles, optionally on a topic"),
     BotCommand("sources", "Which outlets are indexed"),
+    BotCommand("subscribe", "Alerts on a topic in this chat"),
+    BotCommand("unsubscribe", "Stop alerts on a topic"),
+    BotCommand("subscriptions", "This chat's alert topics"),
     BotCommand("help", "How to use this bot"),
 ]
 ADMIN_COMMANDS = [
@@ -73,12 +77,16 @@ def build_application(
     *,
     sources: Sequence[str] = (),
     progress_interval: float = 3.0,
+    alert_timings: AlertTimings | None = None,
 ) -> BotApplication:
     """The bot, ready to ``initialize``/``start``; nothing is contacted yet.
 
-    ``/reindex`` rebuilds from ``settings.sources`` and ``settings.feeds`` plus ``sources``
-    (the index also remembers what it ingested before).
+    ``/reindex`` rebuilds from ``settings.sources`` plus ``sources`` (the index also
+    remembers what it ingested before, and carries every stored article over). Feeds are
+    not re-fetched by a rebuild: the poller keeps their articles current, and a feed's
+    teaser would replace the full text the poller fetched from the article page.
     ``progress_interval`` is the least time between two edits of the rebuild status.
+    ``alert_timings`` overrides the feed and outbox intervals (tests use short ones).
     """
     if settings.telegram_token is None:
         raise ConfigurationError("NEWSBOT_TELEGRAM_TOKEN is not set")
@@ -91,9 +99,11 @@ def build_application(
         .concurrent_updates(True)
         .rate_limiter(AIORateLimiter(max_retries=RETRIES_ON_FLOOD))
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build()
     )
-    all_sources = tuple(dict.fromkeys([*settings.sources, *settings.feeds, *sources]))
+    alerts = AlertServices.open(settings, index, alert_timings or AlertTimings())
+    all_sources = tuple(dict.fromkeys([*settings.sources, *sources]))
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
         index=index,
@@ -102,10 +112,12 @@ def build_application(
         limiter=UserRateLimiter(settings.user_rate_limit, settings.user_rate_window),
         metrics=Metrics(),
         progress_interval=progress_interval,
+        alerts=alerts,
     )
     _add_handlers(application)
-    # httpx logs every request URL, token included, at INFO.
+    # httpx logs every request URL, token included, at INFO; APScheduler every job run.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return application
 
 
@@ -122,6 +134,14 @@ def _add_handlers(application: BotApplication) -> None:
         ("stats", admin.stats),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
+    # Subscriptions also work in channels, where commands arrive as channel posts.
+    new_or_post = new | filters.UpdateType.CHANNEL_POST
+    for name, callback in (
+        ("subscribe", subscriptions.subscribe),
+        ("unsubscribe", subscriptions.unsubscribe),
+        ("subscriptions", subscriptions.list_subscriptions),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=new_or_post))
     application.add_handler(
         MessageHandler(
             text & filters.ChatType.PRIVATE & ~filters.COMMAND, questions.private_question
@@ -158,6 +178,15 @@ async def _post_init(application: BotApplication) -> None:
         except TelegramError as exc:  # e.g. the admin has not started a chat with the bot
             logger.warning("could not set the admin command menu for %s: %s", admin_id, exc)
     await asyncio.to_thread(_warm_up, state.index)
+    if state.alerts is not None:
+        state.alerts.schedule(application)  # feeds and alerts start once the model is ready
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    """Close the alert state database once the jobs have stopped."""
+    alerts = get_state(application).alerts
+    if alerts is not None:
+        alerts.close()
 
 
 def _warm_up(index: Index) -> None:

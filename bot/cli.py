@@ -151,7 +151,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     settings = _settings(args)
     index = _open(settings)
-    sources = [*settings.sources, *settings.feeds]
+    # Feeds are not re-fetched here: the poller stored their full pages, which a feed's
+    # teaser (same URL) would otherwise replace; stored articles are all re-embedded.
+    sources = list(settings.sources)
 
     def show(p: Any) -> None:
         eta = f", ETA {p.eta_seconds:.0f} s" if p.eta_seconds is not None else ""
@@ -248,6 +250,9 @@ def _add_optional_commands(add: Any) -> None:
     except ImportError:
         return
     cli_eval.register(add)
+    from bot import cli_bench
+
+    cli_bench.register(add)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,13 @@ class Settings(IndexSettings):
     user_rate_limit: int = Field(5, ge=1, description="Questions per user per window.")
     user_rate_window: int = Field(30, ge=1, description="Seconds of the per-user window.")
     citations_per_message: int = Field(3, ge=1, le=10)
+    alert_send_interval: float = Field(
+        5.0, ge=1.0, description="Seconds between checks of the alert outbox.")
+    alert_chat_rate: int = Field(
+        20, ge=1, le=30, description="Most alert messages per chat per minute.")
+    alert_digest_after: int = Field(
+        3, ge=1, description="More alerts than this for one chat within the window: a digest.")
+    alert_digest_window: int = Field(600, ge=0, description="Seconds of the digest window.")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot.alert_jobs import AlertServices
 from bot.answers import AnswerStore
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
@@ -49,6 +50,7 @@ class BotState:
     metrics: Metrics
     progress_interval: float
     rebuild: RebuildJob | None = None
+    alerts: AlertServices | None = None  # subscriptions, feeds and the alert outbox
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -139,7 +139,7 @@ class AlertMatcher:
                        digest: str, subscriptions: list[Subscription]) -> int:
         chunks, vectors = gen.store.article_vectors(article.rowid)
         matches = self._matches(article, published, vectors, subscriptions) if chunks else []
-        quotes = {m.topic.text: self._quote(article, chunks, m) for m in matches}
+        quotes = self._quotes(article, chunks, matches) if matches else {}
         now = self._clock()
         added = 0
         with self._db.transaction() as cur:
@@ -187,23 +187,33 @@ class AlertMatcher:
                 best[subscription.chat_id] = _Match(subscription, topic, score, sims)
         return list(best.values())
 
-    def _quote(self, article: StoredArticle, chunks: list[ChunkRow], match: _Match) -> str:
-        """The article sentence closest in meaning to the topic, verbatim (from its two
-        best chunks; with a required phrase, a sentence containing it if there is one)."""
-        top = np.argsort(-match.sims)[:2]
-        spans: dict[tuple[int, int], None] = {}
-        for i in sorted(int(t) for t in top):
-            row = chunks[i]
-            for s, e in split_sentences(row.text):
-                spans.setdefault((row.start + s, row.start + e), None)
-        texts = [article.body[s:e] for s, e in spans][:MAX_QUOTE_SENTENCES]
-        if not texts:
-            return chunks[int(top[0])].text.strip()
-        if match.topic.phrases:
-            with_phrase = [t for t in texts if match.topic.accepts_text(t)]
-            texts = with_phrase or texts
-        sims = self._index.embedder.encode(texts) @ self._scorer.vector(match.topic)
-        return texts[int(np.argmax(sims))].strip()
+    def _quotes(self, article: StoredArticle, chunks: list[ChunkRow],
+                matches: list[_Match]) -> dict[str, str]:
+        """Per matched topic, the article sentence closest to it in meaning, verbatim
+        (from the topic's two best chunks; with a required phrase, a sentence containing
+        it if there is one). The candidate sentences are embedded once per article."""
+        candidates: dict[int, list[str]] = {}  # chunk index → its sentences
+        for match in matches:
+            for i in np.argsort(-match.sims)[:2].tolist():
+                if i not in candidates:
+                    row = chunks[i]
+                    candidates[i] = [article.body[row.start + s: row.start + e]
+                                     for s, e in split_sentences(row.text)]
+        texts = list(dict.fromkeys(t for ts in candidates.values() for t in ts))
+        texts = texts[:MAX_QUOTE_SENTENCES]
+        vectors = dict(zip(texts, self._index.embedder.encode(texts), strict=True))
+        quotes: dict[str, str] = {}
+        for match in matches:
+            own = [t for i in np.argsort(-match.sims)[:2].tolist()
+                   for t in candidates[i] if t in vectors]
+            if match.topic.phrases:
+                own = [t for t in own if match.topic.accepts_text(t)] or own
+            if not own:  # no sentence boundaries found: quote the best chunk
+                quotes[match.topic.text] = chunks[int(np.argmax(match.sims))].text.strip()
+                continue
+            topic = self._scorer.vector(match.topic)
+            quotes[match.topic.text] = max(own, key=lambda t: float(vectors[t] @ topic)).strip()
+        return quotes
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _cursor(self) -> tuple[str, int] | None:

@@ -25,7 +25,6 @@ from index.generation import (
     point_current,
 )
 from index.ingest import Ingestor
-
 from index.models import (
     Answer,
     Article,

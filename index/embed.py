@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -126,5 +128,63 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_by_length(self, texts: list[str], lengths: Sequence[int]) -> np.ndarray:
+        """Like ``encode``, but model batches are formed by exact token count (``lengths``,
+        e.g. from ``count_tokens``), so each batch pads to almost nothing.
+
+        sentence-transformers sorts by characters, a loose proxy for tokens on news text
+        (numbers, names): on the 2015 business corpus that pads ~13 % more tokens.
+        """
+        if len(lengths) != len(texts):
+            raise ValueError(f"{len(lengths)} lengths for {len(texts)} texts")
+        if len(texts) <= self.batch_size:
+            return self.encode(texts)
+        order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self.encode([texts[i] for i in rows])
+        return out
+
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One short text, on one torch thread.
+
+        Splitting a 20-token forward pass across threads gains almost nothing, and when the
+        cores are busy (an ingest in another thread, other processes) OpenMP's barriers make
+        it 10–40× slower: 13 ms on one thread against ~500 ms on two, measured on the 2-core
+        machine under load.
+        """
+        with _ONE_THREAD.held():
+            return self.encode([text])[0]
+
+
+class _OneTorchThread:
+    """A reference-counted switch to a single torch thread: the first holder saves the
+    thread count and the last one restores it, so concurrent queries cannot leave torch
+    stuck at one thread for the next ingest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._saved = 1
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        import torch
+
+        with self._lock:
+            if self._holders == 0:
+                self._saved = torch.get_num_threads()
+                if self._saved != 1:
+                    torch.set_num_threads(1)
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._saved != 1:
+                    torch.set_num_threads(self._saved)
+
+
+_ONE_THREAD = _OneTorchThread()

@@ -178,15 +178,18 @@ class FeedPoller:
         if not looks_like_feed(result.content, result.mime_type):
             fetched.error = f"{feed.url} is not an RSS or Atom feed"
             return fetched
-        host = (urlsplit(result.url).hostname or feed.url).removeprefix("www.")
-        raw = list(load_feed(result.content, result.url, fallback_source=host))
-        entries = self._with_full_text(raw)
-        fetched.items = list(normalized(result.url, "", lambda: entries))
+        # Whatever goes wrong while parsing becomes a problem record, never an exception.
+        fetched.items = list(normalized(result.url, "", lambda: self._entries(result)))
         if not any(isinstance(i, Article) for i in fetched.items):
             failed = [i for i in fetched.items if isinstance(i, LoadProblem) and i.kind == "failed"]
             if failed:
                 fetched.error = failed[0].reason
         return fetched
+
+    def _entries(self, result: FetchResult) -> list[LoadItem]:
+        host = (urlsplit(result.url).hostname or result.url).removeprefix("www.")
+        return self._with_full_text(
+            list(load_feed(result.content, result.url, fallback_source=host)))
 
     def _with_full_text(self, items: list[LoadItem]) -> list[LoadItem]:
         """Replace teaser-only entries by their article page; skip ones already stored."""

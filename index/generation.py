@@ -62,7 +62,9 @@ class Generation:
         """Make FAISS hold exactly the chunks SQLite holds (SQLite is the truth).
 
         After a crash between a committed batch and the next vector save, FAISS lacks the
-        newest chunks (or still has replaced ones); both are fixed from SQLite's copies.
+        newest chunks (or still has replaced ones); both are fixed from SQLite's copies. A
+        missing or torn vector file is rebuilt whole, directly in the layout its size calls
+        for, and a file whose layout no longer fits its size is rebuilt too.
         """
         with self.lock:
             want = self.store.chunk_ids()
@@ -71,16 +73,53 @@ class Generation:
                 log.warning("vector file has duplicate ids; rebuilding it from SQLite")
                 self.vectors = VectorIndex(self.vectors.dim)
                 have = np.zeros(0, dtype=np.int64)
+            if len(have) == 0 and len(want):
+                self.vectors = self._build(want)
+                log.info("rebuilt vector file from SQLite: %d vectors (%s)", len(want),
+                         self.vectors.describe())
+                self.save_vectors()
+                return len(want), 0
             missing = np.setdiff1d(want, have, assume_unique=True)
             extra = np.setdiff1d(have, want, assume_unique=True)
             if len(extra):
                 self.vectors.remove(extra)
-            for ids, vecs in self.store.iter_vectors(missing.tolist() if len(have) else None):
-                self.vectors.add(ids, vecs)
+            if len(missing):
+                for ids, vecs in self.store.iter_vectors(missing.tolist()):
+                    self.vectors.add(ids, vecs)
             if len(missing) or len(extra):
                 log.info("repaired vector file: %d added, %d removed", len(missing), len(extra))
+                self.dirty = True
+            if self.vectors.needs_relayout():
+                self.relayout(want)
+            if self.dirty:
                 self.save_vectors()
             return len(missing), len(extra)
+
+    def relayout(self, ids: np.ndarray | None = None) -> None:
+        """Rebuild FAISS from SQLite's vectors in the layout its size now calls for (flat →
+        IVF as it grows, IVF retrained after ~16× growth). The new index is built beside the
+        old one, which keeps answering queries until the swap.
+
+        Callers hold the only write access (``Index``'s write lock, or the open), so no
+        vector is added or removed while the copy is made.
+        """
+        ids = self.store.chunk_ids() if ids is None else ids
+        old = self.vectors.describe()
+        new = self._build(ids)
+        with self.lock:
+            self.vectors = new
+            self.dirty = True
+        log.info("vector index relaid out: %s → %s (%d vectors)", old, new.describe(), len(ids))
+
+    def _build(self, ids: np.ndarray) -> VectorIndex:
+        def sample(n: int) -> np.ndarray:
+            pick = ids if n >= len(ids) else np.sort(
+                np.random.default_rng(len(ids)).choice(ids, size=n, replace=False))
+            parts = [vecs for _, vecs in self.store.iter_vectors(pick.tolist())]
+            return np.concatenate(parts) if parts else np.zeros((0, self.vectors.dim), np.float32)
+
+        return VectorIndex.build(self.vectors.dim, len(ids), sample,
+                                 lambda: self.store.iter_vectors(None))
 
     def check(self) -> list[str]:
         """Disagreements between FAISS ids, SQLite chunks and FTS rows (empty = healthy)."""

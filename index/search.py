@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from index.embed import Embedder
 from index.fusion import make_fusion
 from index.generation import Generation
+from index.keywords import plan_terms
 from index.models import Hit
 from index.querydates import DateRange, parse_query_dates
 from index.settings import IndexSettings
@@ -46,9 +48,13 @@ class Candidate:
             self.chunk_ids.append(chunk_id)
 
 
-def fts_query(text: str, max_terms: int = 24) -> str | None:
-    """An FTS5 OR-query of the question's content words, each quoted (no syntax leaks)."""
+def fts_query(text: str, max_terms: int = 24,
+              select: Callable[[list[str]], list[str]] | None = None) -> str | None:
+    """An FTS5 OR-query of the question's content words, each quoted (no syntax leaks);
+    ``select`` may drop words too common to be worth scoring (``index.keywords``)."""
     terms = content_terms(text)[:max_terms]
+    if select is not None and terms:
+        terms = select(terms)
     if not terms:
         return None
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
@@ -128,7 +134,7 @@ class Retriever:
             c.add_chunk(cid)
 
     def _keyword(self, gen: Generation, query: str, n: int, cands: dict[int, Candidate]) -> None:
-        match = fts_query(query)
+        match = fts_query(query, select=lambda terms: plan_terms(gen.store, terms))
         if not match:
             return
         try:

@@ -324,8 +324,9 @@ class Store:
             return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
 
     def articles_after(self, last_id: int, limit: int = 200) -> list[StoredArticle]:
-        """Articles stored after ``last_id`` (ids only grow), oldest first: what an alert
-        matcher has not seen yet."""
+        """Articles with an id above ``last_id``, oldest first: what an alert matcher has
+        not seen yet. (New articles get higher ids; only a new version replacing the
+        newest article can take over its id.)"""
         with self.lock:
             rows = self.conn.execute(
                 f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT ?",

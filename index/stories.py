@@ -6,7 +6,7 @@ articles, a second outlet's rewrite of the seed article has lead-chunk cosine 0.
 the original, while two *different* Karachi water-shortage stories reach 0.869. What
 separates them is the facts: a retelling repeats the same numbers and names (overlap 1.0
 for the rewrite), a different story on the subject shares few (at most 0.44 there; see
-``tools/calibrate_alerts.py`` for the run on pk_business_2015). So two articles are the same
+``tests/bench/calibrate_alerts.py`` for the run on pk_business_2015). So two articles are the same
 story when they are published within a few days, their lead chunks are similar *and* their
 facts overlap.
 

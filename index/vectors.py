@@ -1,14 +1,31 @@
 """The FAISS side of the index: chunk vectors keyed by chunk id, saved atomically.
 
-SQLite holds every vector too, so this file is a fast cache that can always be rebuilt;
-``VectorIndex.load`` therefore treats a torn or unreadable file as "rebuild from SQLite",
-never as data loss.
+SQLite holds every vector too (as float16), so this file is a fast cache that can always be
+rebuilt; ``VectorIndex.load`` therefore treats a torn or unreadable file as "rebuild from
+SQLite", never as data loss.
+
+Two layouts, chosen by size (``layout_for``), both storing float16 codes: since SQLite's copy
+is float16, FAISS holding float16 loses nothing, halves memory and scans faster.
+
+- ``flat``: ``IndexIDMap2(IndexScalarQuantizer fp16)``, exact inner-product search. A scan
+  costs ~0.8 ms per 10k vectors on one core, so it is used up to ``FLAT_MAX`` vectors.
+- ``ivf``: ``IndexIVFScalarQuantizer`` (fp16, ids stored natively, hashtable direct map) with
+  about 2·√N lists and ``nprobe`` 64: recall@10 ≥ 0.98 against exact search on MiniLM
+  vectors at 100k–1M (measured by ``newsbot bench``), a few ms per query at 1M.
+
+Both remove ids natively and reconstruct by chunk id, so deletions and updates need no
+tombstones. HNSW was measured and rejected: at 1M it took 4.5 min to build on two cores and
+reached only 0.54–0.79 recall@10 on clustered news-like vectors, and it cannot remove ids.
+Legacy ``IndexIDMap2(IndexFlatIP)`` files (float32) still load and count as ``flat``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -16,16 +33,90 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# Single queries are faster on one thread; batch work does not gain much from more here.
+# Single queries are faster on one thread; builds (training, bulk adds) use every core.
 faiss.omp_set_num_threads(1)
+
+FLAT_MAX = 50_000  # above this an exact scan costs more than ~4 ms: switch to IVF
+FLAT_BACK = FLAT_MAX // 2  # an IVF index shrunk below this goes back to exact search
+IVF_NPROBE = 64
+TRAIN_POINTS_PER_LIST = 40  # k-means sample size per list (faiss warns below 39)
+TRAIN_ITERATIONS = 12
+SUBSET_EXACT_MAX = 256  # a window this small is scored exactly from reconstructed rows
+
+Batches = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+
+def ivf_lists(count: int) -> int:
+    """About 2·√N inverted lists, as a power of two (512 at 100k, 2048 at 1M)."""
+    return int(2 ** round(math.log2(max(64.0, 2 * math.sqrt(max(count, 1))))))
+
+
+def layout_for(count: int) -> str:
+    return "flat" if count <= FLAT_MAX else "ivf"
+
+
+@contextmanager
+def all_cores() -> Iterator[None]:
+    """Let FAISS use every core for a bulk build, then return to one thread for queries."""
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
+def _new_flat(dim: int) -> faiss.Index:
+    codes = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
+                                       faiss.METRIC_INNER_PRODUCT)
+    return faiss.IndexIDMap2(codes)
+
+
+def _new_ivf(dim: int, nlist: int) -> faiss.Index:
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                        faiss.METRIC_INNER_PRODUCT, False)
+    ivf.cp.niter = TRAIN_ITERATIONS
+    ivf.cp.max_points_per_centroid = TRAIN_POINTS_PER_LIST
+    ivf.cp.min_points_per_centroid = 1
+    ivf.nprobe = min(nlist, IVF_NPROBE)
+    return ivf
 
 
 class VectorIndex:
-    """``IndexIDMap2(IndexFlatIP)``: exact inner-product search with removable ids."""
+    """Chunk vectors keyed by chunk id: add, remove, search (optionally restricted to a set
+    of ids), reconstruct, save."""
 
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
         self.dim = dim
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.index = index if index is not None else _new_flat(dim)
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def build(cls, dim: int, count: int, sample: Callable[[int], np.ndarray],
+              batches: Batches) -> VectorIndex:
+        """A new index of the layout ``count`` vectors call for.
+
+        ``sample(n)`` returns about ``n`` representative vectors (IVF training);
+        ``batches()`` yields every (ids, vectors) pair to add. Both are callables so the
+        caller can stream from SQLite without holding all vectors in memory twice.
+        """
+        if layout_for(count) == "flat":
+            vi = cls(dim)
+        else:
+            nlist = ivf_lists(count)
+            index = _new_ivf(dim, nlist)
+            train = np.ascontiguousarray(sample(nlist * TRAIN_POINTS_PER_LIST), dtype=np.float32)
+            nlist = min(nlist, max(1, len(train)))
+            if nlist != index.nlist:  # a tiny sample: fewer lists than planned
+                index = _new_ivf(dim, nlist)
+            with all_cores():
+                index.train(train)
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            vi = cls(dim, index)
+        with all_cores():
+            for ids, vectors in batches():
+                vi.add(ids, vectors)
+        return vi
 
     @classmethod
     def load(cls, path: Path, dim: int) -> VectorIndex | None:
@@ -42,17 +133,53 @@ class VectorIndex:
             log.warning("vector file %s has dimension %d, model has %d; rebuilding",
                         path, index.d, dim)
             return None
+        if isinstance(index, faiss.IndexIVF) and index.direct_map.type != faiss.DirectMap.Hashtable:
+            log.warning("vector file %s cannot reconstruct by id; rebuilding it", path)
+            return None
         return cls(dim, index)
+
+    # -- facts ------------------------------------------------------------------------------
+    @property
+    def layout(self) -> str:
+        return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
 
     @property
     def ntotal(self) -> int:
         return int(self.index.ntotal)
 
+    def describe(self) -> str:
+        """E.g. ``flat fp16`` or ``ivf2048 fp16 nprobe 64`` (for stats and the benchmark)."""
+        if isinstance(self.index, faiss.IndexIVF):
+            return f"ivf{self.index.nlist} fp16 nprobe {self.index.nprobe}"
+        inner = faiss.downcast_index(self.index.index) if hasattr(self.index, "index") else None
+        return "flat fp16" if isinstance(inner, faiss.IndexScalarQuantizer) else "flat fp32"
+
+    def needs_relayout(self) -> bool:
+        """The size has outgrown (or shrunk far below) what this layout was built for."""
+        n = self.ntotal
+        if self.layout == "flat":
+            return n > FLAT_MAX
+        if n < FLAT_BACK:
+            return True
+        nlist = int(self.index.nlist)
+        want = ivf_lists(n)
+        return want >= 4 * nlist or want * 4 <= nlist  # N grew or shrank ~16×
+
     def ids(self) -> np.ndarray:
+        """Every stored chunk id (in no particular order)."""
         if self.ntotal == 0:
             return np.zeros(0, dtype=np.int64)
+        if isinstance(self.index, faiss.IndexIVF):
+            invlists = self.index.invlists
+            parts = []
+            for lst in range(self.index.nlist):
+                size = invlists.list_size(lst)
+                if size:
+                    parts.append(faiss.rev_swig_ptr(invlists.get_ids(lst), size).copy())
+            return np.concatenate(parts).astype(np.int64)
         return faiss.vector_to_array(self.index.id_map).astype(np.int64)
 
+    # -- writes -----------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
             self.index.add_with_ids(
@@ -65,21 +192,68 @@ class VectorIndex:
             return 0
         return int(self.index.remove_ids(np.asarray(ids, dtype=np.int64)))
 
+    # -- reads ------------------------------------------------------------------------------
     def search(self, vector: np.ndarray, k: int, *, restrict: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first;
         ``restrict`` limits the search to those chunk ids."""
         if self.ntotal == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         params = None
         if restrict is not None:
-            params = faiss.SearchParameters(
-                sel=faiss.IDSelectorBatch(np.ascontiguousarray(restrict, dtype=np.int64)))
-        scores, ids = self.index.search(vector.reshape(1, -1).astype(np.float32), k,
-                                        params=params)
+            restrict = np.ascontiguousarray(restrict, dtype=np.int64)
+            if len(restrict) == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            if len(restrict) <= SUBSET_EXACT_MAX:
+                return self._search_subset(query[0], k, restrict)
+            params = self._restricted_params(restrict)
+        scores, ids = self.index.search(query, k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def _restricted_params(self, restrict: np.ndarray) -> faiss.SearchParameters:
+        """A selector over ``restrict``; an IVF index probes more lists the narrower the
+        window, so in-window neighbours farther from the query are still reached."""
+        sel = faiss.IDSelectorBatch(restrict)
+        if not isinstance(self.index, faiss.IndexIVF):
+            return faiss.SearchParameters(sel=sel)
+        share = len(restrict) / max(1, self.ntotal)
+        nprobe = min(int(self.index.nlist),
+                     int(self.index.nprobe * max(1.0, 1.0 / math.sqrt(max(share, 1e-9)))))
+        return faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+
+    def _search_subset(self, query: np.ndarray, k: int, ids: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores over a few ids (reconstruction costs ~1.5 µs a row, so this beats a
+        selector scan only for small sets)."""
+        found, vectors = self.reconstruct(ids)
+        if len(found) == 0:
+            return found, np.zeros(0, dtype=np.float32)
+        scores = vectors @ query
+        top = np.argsort(-scores, kind="stable")[:k]
+        return found[top], scores[top].astype(np.float32)
+
+    def reconstruct(self, ids: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids found, their float32 vectors); ids missing from FAISS are left out."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return ids, np.zeros((0, self.dim), dtype=np.float32)
+        try:
+            return ids, self.index.reconstruct_batch(ids)
+        except RuntimeError:  # some id is missing (repaired at next open): go one by one
+            found, rows = [], []
+            for i in ids.tolist():
+                try:
+                    rows.append(self.index.reconstruct(i))
+                    found.append(i)
+                except RuntimeError:
+                    continue
+            if not rows:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+            return np.asarray(found, dtype=np.int64), np.stack(rows)
+
+    # -- persistence ------------------------------------------------------------------------
     def save(self, path: Path) -> None:
         """Write beside the old file, fsync, then rename over it: never a half-written index."""
         tmp = path.with_name(path.name + ".tmp")

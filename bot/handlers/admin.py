@@ -15,6 +15,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.alert_format import feed_lines
 from bot.redact import describe, redact
 from bot.state import BotState, RebuildJob, get_state
 from index.api import RebuildRunning
@@ -185,7 +186,28 @@ def stats_text(index_stats: IndexStats, state: BotState) -> str:
     ]
     if state.rebuild is not None:
         lines.append(f"Rebuild running: {state.rebuild.percent} %")
+    lines += alert_stats_lines(state)
     return "\n".join(lines)
+
+
+def alert_stats_lines(state: BotState) -> list[str]:
+    """Subscriptions, the outbox, and every failing feed with its last error."""
+    alerts = state.alerts
+    if alerts is None:
+        return []
+    active, chats = alerts.subscriptions.counts()
+    outbox = alerts.outbox.counts()
+    lines = [
+        f"Subscriptions: {active} in {chats} chat{'s' if chats != 1 else ''}",
+        f"Alerts: {outbox.get('pending', 0)} pending, {outbox.get('sent', 0)} sent, "
+        f"{outbox.get('failed', 0) + outbox.get('dropped', 0)} failed or dropped",
+    ]
+    if alerts.poller is not None:
+        statuses = alerts.poller.statuses()
+        failing = [f for f in statuses if f.failing]
+        lines.append(f"Feeds: {len(statuses)} ({len(failing)} failing)")
+        lines += feed_lines(failing, time.time())
+    return lines
 
 
 def _size(count: int) -> str:

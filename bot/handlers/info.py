@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.format import render_latest, render_sources
+from bot.alert_format import feed_lines
+from bot.format import escape, pack_lines, render_latest, render_sources
 from bot.replies import NO_PREVIEW
 from bot.state import get_state
 
@@ -20,12 +22,14 @@ HELP_PRIVATE = (
     "Just type a question here, e.g. “Who led the Alibaba delegation that met Ishaq Dar?”\n\n"
     "/latest [topic] — the newest articles, optionally on a topic\n"
     "/sources — which outlets are indexed\n"
+    "/subscribe <topic> — news alerts on a topic; /subscriptions, /unsubscribe <n>\n"
     "/help — this message"
 )
 HELP_GROUP = (
     "Ask me about the news with /ask <question>, by mentioning me, or by replying to one "
     "of my messages. I answer with quotes from the articles and their sources.\n\n"
-    "/latest [topic] — the newest articles\n/sources — which outlets are indexed"
+    "/latest [topic] — the newest articles\n/sources — which outlets are indexed\n"
+    "/subscribe <topic> — news alerts here (group admins); /subscriptions — the topics"
 )
 
 
@@ -63,7 +67,12 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     state = get_state(context)
     stats = await asyncio.to_thread(state.index.sources)
-    for text in render_sources(stats):
+    texts = render_sources(stats)
+    poller = state.alerts.poller if state.alerts else None
+    if poller is not None:  # the feeds, each healthy or with its last error
+        lines = feed_lines(poller.statuses(), time.time())
+        texts += pack_lines([f"<b>Feeds ({len(lines)})</b>", *(escape(ln) for ln in lines)])
+    for text in texts:
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 

@@ -50,10 +50,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
 
 @pytest.fixture(scope="session")
-def news_index(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[Index]:
-    """The real index over the fixture articles (built once: the model load takes ~7 s)."""
+def news_index(
+    tmp_path_factory: pytest.TempPathFactory, corpus: Corpus, embedder: Any
+) -> Iterator[Index]:
+    """The real index over the fixture articles (built once; the model, which takes ~7 s to
+    load, is the session's one, shared with the index tests)."""
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("data"))
-    index = Index.open(settings)
+    index = Index.open(settings, embedder=embedder)
     report = index.ingest([str(corpus.articles)])
     assert report.failed == 0, report.problems
     assert report.articles_new == len(list(ARTICLES.glob("*.txt")))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from index import Index, IndexSettings  # noqa: E402
 from index.stories import fact_overlap, facts  # noqa: E402
@@ -113,8 +113,8 @@ def story_report(articles: list, vectors: dict[int, np.ndarray]) -> None:
             rows.append((lead, overlap, a.headline[:40], b.headline[:40]))
     print(f"\n{len(rows)} pairs within 3 days with lead-chunk cosine >= 0.7 "
           "(lead, fact overlap, headlines):")
-    for row in sorted(rows, key=lambda r: -r[1])[:40]:
-        print("  %.3f %.2f  %s | %s" % row)
+    for lead, overlap, first, second in sorted(rows, key=lambda r: -r[1])[:40]:
+        print(f"  {lead:.3f} {overlap:.2f}  {first} | {second}")
 
 
 def _q(values: np.ndarray, pct: int) -> str:

@@ -1,0 +1,123 @@
+"""Alert messages: one story, or a digest of several, as Telegram HTML.
+
+Everything from articles and users (topic, headline, quote, outlet, link) is escaped, every
+piece has a length budget, and a message never exceeds 4096 UTF-16 units — Telegram
+rejects a whole message over either. The quote is the article's own sentence; when it has
+to be shortened it ends in "…" rather than in a changed number or name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.format import (
+    MESSAGE_LIMIT,
+    escape,
+    escape_attr,
+    format_date,
+    truncate,
+    utf16_len,
+)
+from index.feeds import FeedStatus
+from index.outbox import Alert
+
+_TOPIC_UNITS = 200
+_HEADLINE_UNITS = 300
+_OUTLET_UNITS = 100
+_URL_UNITS = 1000
+_DIGEST_QUOTE_UNITS = 300
+BELL = "🔔"
+
+
+def render_alert(alert: Alert, limit: int = MESSAGE_LIMIT) -> str:
+    """Topic, linked headline, the quoted sentence, outlet and date."""
+    head = f"{BELL} <b>{escape(truncate(alert.topic, _TOPIC_UNITS))}</b>\n{_headline(alert)}"
+    foot = _meta(alert)
+    room = limit - utf16_len(head) - utf16_len(foot) - len("\n<blockquote></blockquote>\n")
+    quote = escape(truncate(" ".join(alert.quote.split()), max(room, 1)))
+    return f"{head}\n<blockquote>{quote}</blockquote>\n{foot}"
+
+
+def render_digest(
+    alerts: Sequence[Alert], limit: int = MESSAGE_LIMIT
+) -> list[tuple[str, list[int]]]:
+    """Several alerts for one chat as few messages as fit: (HTML, alert ids) per message,
+    so each message's alerts are marked sent when that message is accepted."""
+    topics = list(dict.fromkeys(a.topic for a in alerts))
+    about = (f"on “{escape(truncate(topics[0], _TOPIC_UNITS))}”" if len(topics) == 1
+             else "on your topics")
+    title = f"{BELL} <b>{len(alerts)} new stories {about}</b>"
+    messages: list[tuple[str, list[int]]] = []
+    current = title
+    ids: list[int] = []
+    # An entry is under 2,100 units by its budgets, so one always fits in a message.
+    for number, alert in enumerate(alerts, 1):
+        block = _digest_entry(number, alert, show_topic=len(topics) > 1)
+        joined = f"{current}\n\n{block}"
+        if ids and utf16_len(joined) > limit:
+            messages.append((current, ids))
+            current, ids = block, []
+        else:
+            current = joined
+        ids.append(alert.id)
+    messages.append((current, ids))
+    return messages
+
+
+def _digest_entry(number: int, alert: Alert, *, show_topic: bool) -> str:
+    quote = escape(truncate(" ".join(alert.quote.split()), _DIGEST_QUOTE_UNITS))
+    line = f"{number}. {_headline(alert)}\n{_meta(alert)}"
+    if show_topic:
+        line += f" · <i>{escape(truncate(alert.topic, _TOPIC_UNITS // 2))}</i>"
+    return f"{line}\n<blockquote>{quote}</blockquote>"
+
+
+def _headline(alert: Alert) -> str:
+    headline = escape(truncate(alert.headline.strip() or "(untitled)", _HEADLINE_UNITS))
+    url = alert.url
+    if url and utf16_len(escape_attr(url)) <= _URL_UNITS:
+        return f'<a href="{escape_attr(url)}">{headline}</a>'
+    return headline
+
+
+def _meta(alert: Alert) -> str:
+    parts = [escape(truncate(alert.source.strip() or "unknown outlet", _OUTLET_UNITS))]
+    day = _day(alert.published)
+    if day is not None:
+        parts.append(format_date(day))
+    return " · ".join(parts)
+
+
+def _day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def feed_lines(statuses: Sequence[FeedStatus], now: float) -> list[str]:
+    """One plain-text line per feed for ``/stats``/``/sources``: healthy, or failing with
+    its last error and when it is tried again."""
+    lines = []
+    for feed in statuses:
+        url = truncate(feed.url, 120)
+        if feed.failing:
+            wait = max(0, round(feed.next_poll_at - now))
+            error = truncate(feed.last_error or "unknown error", 200)
+            lines.append(f"⚠️ {url} — failing ({feed.error_count}× in a row): {error}; "
+                         f"next try in {_ago(wait)}")
+        elif feed.last_ok is not None:
+            lines.append(f"✅ {url} — ok, polled {_ago(round(now - feed.last_ok))} ago, "
+                         f"{feed.articles} articles")
+        else:
+            lines.append(f"⏳ {url} — not polled yet")
+    return lines
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"

@@ -1,0 +1,156 @@
+"""Fixtures for alert tests: a fresh real index per test (sharing the session's loaded
+model), a local feed server, the fake Bot API, and the real bot with short job intervals.
+
+Each test gets its own data directory, so the index, ``state.sqlite`` (subscriptions,
+outbox, feed state) and whatever the feeds bring are the test's alone.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from telegram import Update
+
+from bot.alert_jobs import AlertServices, AlertTimings
+from bot.app import BotApplication, build_application
+from bot.settings import Settings
+from bot.state import get_state
+from index.api import Index
+from tests.e2e.alerts.feed_server import FeedServer
+from tests.e2e.conftest import ADMIN
+from tests.e2e.fake_bot_api import Chat, FakeBotApi, SentMessage, User
+
+ANONYMOUS = User(1087968824, "Group", "GroupAnonymousBot", is_bot=True)
+FAST = AlertTimings(feed_interval=0.5, send_interval=0.3, feed_max_backoff=4.0,
+                    retry_base=0.2, first_run=0.1)
+
+
+class AlertBotApi(FakeBotApi):
+    """The fake Bot API plus what alert tests need: anonymous-admin messages and a way to
+    stop injected failures."""
+
+    def send_as_group(self, chat: Chat, text: str) -> dict[str, Any]:
+        """A message by an anonymous admin: it is sent on behalf of the group itself."""
+        with self._cond:
+            message = self._new_message(chat, ANONYMOUS, text, reply_to=None, thread_id=None)
+            message["sender_chat"] = chat.as_dict()
+            self._push({"message": message})
+            return copy.deepcopy(message)
+
+    def clear_failures(self) -> None:
+        with self._cond:
+            self._failures.clear()
+
+
+@pytest.fixture
+def fake_api() -> Iterator[AlertBotApi]:
+    api = AlertBotApi().start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def alert_index(data_dir: Path, news_index: Index) -> Iterator[Index]:
+    """An empty real index of its own (the model is the session's, already loaded)."""
+    index = Index.open(Settings(_env_file=None, data_dir=data_dir), embedder=news_index.embedder)
+    yield index
+    index.close()
+
+
+@dataclass
+class AlertBot:
+    application: BotApplication
+    api: AlertBotApi
+    settings: Settings
+
+    @property
+    def services(self) -> AlertServices:
+        services = get_state(self.application).alerts
+        assert services is not None
+        return services
+
+    async def say(self, chat: Chat, user: User | None, text: str) -> SentMessage:
+        """Post ``text`` (as ``user``, or as the channel when None); return the bot's reply."""
+        before = len(self.api.sent(chat.id))
+        if user is None:
+            self.api.channel_post(chat, text)
+        else:
+            self.api.send(chat, user, text)
+        [reply] = await self.api.wait_for_sent(chat.id, after=before)
+        return reply
+
+
+AlertBotStarter = Callable[..., Awaitable[AlertBot]]
+
+
+async def launch(application: BotApplication) -> None:
+    """What ``Application.run_polling`` does before it idles, in the test's event loop."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0, timeout=1,
+                                            allowed_updates=Update.ALL_TYPES)
+    await application.start()
+
+
+async def halt(application: BotApplication) -> None:
+    """Stop it the way ``run_polling`` does (jobs, polling, then shutdown hooks)."""
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+
+
+@pytest_asyncio.fixture
+async def start_alert_bot(
+    fake_api: AlertBotApi, alert_index: Index, data_dir: Path
+) -> AsyncIterator[AlertBotStarter]:
+    """``await start_alert_bot(feeds=[...], **settings)``: the real application over the
+    test's data directory; stopped at the end of the test (or earlier by ``halt``)."""
+    running: list[BotApplication] = []
+
+    async def start(*, timings: AlertTimings = FAST, **overrides: Any) -> AlertBot:
+        fake_api.private_chat(ADMIN)
+        values: dict[str, Any] = {
+            "telegram_token": fake_api.token,
+            "telegram_api_url": fake_api.base_url,
+            "admin_ids": [ADMIN.id],
+            "data_dir": data_dir,
+        }
+        values.update(overrides)
+        settings = Settings(_env_file=None, **values)
+        application = build_application(settings, alert_index, alert_timings=timings)
+        await launch(application)
+        running.append(application)
+        return AlertBot(application, fake_api, settings)
+
+    yield start
+    for application in reversed(running):
+        await halt(application)  # a no-op for one the test already halted
