@@ -265,8 +265,11 @@ class Index:
         if not topic or not topic.strip():
             return gen.store.latest(limit)
         hits = self._retriever.search(gen, topic, k=max(30, limit * 5))
-        floor = self.settings.min_relevance
-        ids = [h.article.rowid for h in hits if (h.dense_score or 0.0) >= floor]
+        # A topic is a few words, not a question: a story counts when it is about the topic
+        # at least as much as a cited story must be, or when its words match the topic.
+        floor = self.settings.citation_floor
+        ids = [h.article.rowid for h in hits
+               if (h.dense_score or 0.0) >= floor or h.keyword_rank is not None]
         return gen.store.latest(limit, ids)
 
     def article(self, rowid: int) -> StoredArticle | None:
