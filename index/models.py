@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+HEADLINE_CHARS = 90  # a first sentence standing in for a missing headline is cut here
+
 
 @dataclass(slots=True)
 class Article:
@@ -131,8 +133,11 @@ class StoredArticle:
         from index.sentences import split_sentences
 
         spans = split_sentences(self.body)
-        first = self.body[spans[0][0] : spans[0][1]] if spans else self.body
-        return first.strip()[:200]
+        first = (self.body[spans[0][0] : spans[0][1]] if spans else self.body).strip()
+        if len(first) <= HEADLINE_CHARS:
+            return first
+        cut = first.rfind(" ", 0, HEADLINE_CHARS)
+        return first[: cut if cut > 20 else HEADLINE_CHARS].rstrip(" ,;:-") + " …"
 
     @property
     def published_date(self) -> dt.date | None:
