@@ -8,6 +8,7 @@ filter scrubs every record that passes through a handler, tracebacks included.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterable
 
@@ -15,9 +16,11 @@ MASK = "<redacted>"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
+    """Mask every secret, in any letter case: python-telegram-bot capitalizes Telegram's
+    error descriptions (``str.capitalize`` lowercases the rest, token included)."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, MASK)
+            text = re.sub(re.escape(secret), MASK, text, flags=re.IGNORECASE)
     return text
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +21,8 @@ from pathlib import Path
 from index.answer import compose
 from index.embed import Embedder
 from index.generation import (
+    CURRENT,
+    SQLITE_NAME,
     Generation,
     current_dir,
     new_dir,
@@ -41,6 +45,8 @@ from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 STALE_GENERATION_SECONDS = 3600
+COMPLETE_META = "complete"  # set in a generation once it is (or was) live
+_GEN_NAME = re.compile(r"^gen-[A-Za-z0-9_.-]+$")
 
 
 class RebuildRunning(RuntimeError):
@@ -76,11 +82,10 @@ class Index:
                                         batch_size=settings.embed_batch_size)
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        directory = current_dir(data_dir)
-        if directory is None or not directory.exists():
-            if directory is not None:
-                log.warning("index generation %s is missing; starting an empty index", directory)
+        directory = _live_dir(data_dir)
+        if directory is None:
             directory = new_dir(data_dir)
+            _mark_complete(directory)
             point_current(data_dir, directory)
         _remove_abandoned(data_dir, keep=directory)
         gen = Generation.open(directory, embedder.dim, settings.embedding_model)
@@ -168,6 +173,7 @@ class Index:
                 raise RebuildFailed(
                     f"no articles could be loaded ({report.failed} sources failed)")
             _remember_sources(new_gen, all_sources)
+            new_gen.store.set_meta(COMPLETE_META, "1")  # a fallback if CURRENT is ever lost
             with self._write_lock:
                 point_current(data_dir, new_gen.dir)
                 self._gen = new_gen
@@ -207,7 +213,7 @@ class Index:
             return  # another thread is refreshing; this question uses the current state
         try:
             data_dir = Path(self.settings.data_dir)
-            live = current_dir(data_dir)
+            live = _pointed(data_dir, quiet=True)
             if live is not None and live != self._gen.dir and live.exists() and \
                     self.rebuild_fraction is None:
                 with self._write_lock:
@@ -329,3 +335,76 @@ def _remove_abandoned(data_dir: Path, keep: Path) -> None:
     for path in data_dir.glob("gen-*"):
         if path.is_dir() and path != keep and now - path.stat().st_mtime > STALE_GENERATION_SECONDS:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _pointed(data_dir: Path, *, quiet: bool = False) -> Path | None:
+    """The generation ``CURRENT`` names, or None when the pointer is absent, unreadable,
+    garbage (not a generation name) or names a generation that does not exist."""
+    pointer = data_dir / CURRENT
+    if not pointer.exists():
+        return None
+    try:
+        directory = current_dir(data_dir)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if not quiet:
+            log.warning("index pointer %s is unreadable (%s)", pointer, exc)
+        return None
+    name = directory.name if directory is not None else ""
+    if directory is None or directory.parent != data_dir or not _GEN_NAME.match(name):
+        if not quiet:
+            shown = pointer.read_bytes()[:60]
+            log.warning("index pointer %s is truncated or garbage (%r)", pointer, shown)
+        return None
+    if not (directory / SQLITE_NAME).is_file():
+        if not quiet:
+            log.warning("index pointer %s names %s, which holds no index", pointer, name)
+        return None
+    return directory
+
+
+def _live_dir(data_dir: Path) -> Path | None:
+    """The live generation; when ``CURRENT`` is missing or damaged, the newest complete
+    generation on disk (re-pointed, with a warning) — never silently an empty index while
+    a good one sits beside it. None for a data directory with no index yet."""
+    directory = _pointed(data_dir)
+    if directory is not None:
+        return directory
+    candidates = []
+    for path in data_dir.glob("gen-*"):
+        db = path / SQLITE_NAME
+        if not path.is_dir() or not _GEN_NAME.match(path.name) or not db.is_file():
+            continue
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                                   (COMPLETE_META,)).fetchone()
+                articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        except sqlite3.Error as exc:
+            log.warning("generation %s is unreadable (%s); not using it", path.name, exc)
+            continue
+        # Complete generations first (a crashed rebuild's is not), then the newest by
+        # name (names start with the creation time); unmarked ones by article count.
+        candidates.append(((row is not None, articles if row is None else 0, path.name),
+                           path))
+    if (data_dir / CURRENT).exists() or candidates:
+        if not candidates:
+            log.warning("no usable index generation in %s; starting an empty index", data_dir)
+            return None
+        best = max(candidates)[1]
+        log.warning("index pointer %s is missing or damaged: falling back to generation %s "
+                    "(the newest complete one) and re-pointing to it", data_dir / CURRENT,
+                    best.name)
+        point_current(data_dir, best)
+        return best
+    return None
+
+
+def _mark_complete(directory: Path) -> None:
+    """A generation created empty by ``open`` is live from birth (so complete)."""
+    from index.store import Store
+
+    store = Store(directory / SQLITE_NAME)
+    try:
+        store.set_meta(COMPLETE_META, "1")
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ the old or the new generation live — never a mix.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.chunkdays import ChunkDays
 from index.store import Store
 from index.vectors import VectorIndex, fsync_dir
 
@@ -38,6 +40,7 @@ class Generation:
         self.vectors = vectors
         self.lock = threading.RLock()  # guards FAISS (not thread-safe for add + search)
         self.dirty = False
+        self.days = ChunkDays()  # publication day per chunk, for date windows
 
     @classmethod
     def open(cls, directory: Path, dim: int, model: str) -> Generation:
@@ -55,7 +58,8 @@ class Generation:
             )
         vectors = VectorIndex.load(directory / VECTORS_NAME, dim) or VectorIndex(dim)
         gen = cls(directory, store, vectors)
-        gen.reconcile()
+        if gen.reconcile() == (0, 0):  # a repair already started reading the days
+            gen.days.load_in_background(directory / SQLITE_NAME)
         return gen
 
     def reconcile(self) -> tuple[int, int]:
@@ -78,6 +82,7 @@ class Generation:
                 log.info("rebuilt vector file from SQLite: %d vectors (%s)", len(want),
                          self.vectors.describe())
                 self.save_vectors()
+                self.days.load_in_background(self.dir / SQLITE_NAME)
                 return len(want), 0
             missing = np.setdiff1d(want, have, assume_unique=True)
             extra = np.setdiff1d(have, want, assume_unique=True)
@@ -89,6 +94,7 @@ class Generation:
             if len(missing) or len(extra):
                 log.info("repaired vector file: %d added, %d removed", len(missing), len(extra))
                 self.dirty = True
+                self.days.load_in_background(self.dir / SQLITE_NAME)  # re-read them too
             if self.vectors.needs_relayout():
                 self.relayout(want)
             if self.dirty:
@@ -120,6 +126,17 @@ class Generation:
 
         return VectorIndex.build(self.vectors.dim, len(ids), sample,
                                  lambda: self.store.iter_vectors(None))
+
+    def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
+        """Ids of chunks whose article was published within [start, end] (inclusive)."""
+        ids = self.days.window(start, end)
+        return ids if ids is not None else self.store.chunk_ids_published(start, end)
+
+    def note_written(self, added: np.ndarray, published: list[int],
+                     removed: np.ndarray | list[int]) -> None:
+        """Keep the in-memory day index in step with a committed batch."""
+        self.days.update(np.asarray(added), np.asarray(published),
+                         np.asarray(removed, dtype=np.int64))
 
     def check(self) -> list[str]:
         """Disagreements between FAISS ids, SQLite chunks and FTS rows (empty = healthy)."""

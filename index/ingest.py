@@ -28,6 +28,7 @@ from itertools import chain
 
 import numpy as np
 
+from index.chunkdays import day_number
 from index.chunking import chunk_article
 from index.embed import Embedder
 from index.generation import Generation
@@ -39,7 +40,7 @@ from index.store import PendingArticle
 
 log = logging.getLogger(__name__)
 
-BATCH_CHUNKS = 1024  # chunks embedded and written together (large: better length sorting)
+BATCH_CHUNKS = 512  # chunks embedded and written together (large: better length sorting)
 AHEAD_ARTICLES = 512  # how far the producer may run ahead of the model
 SAVE_EVERY_SECONDS = 120.0
 _POLL_SECONDS = 0.2
@@ -230,6 +231,9 @@ class Ingestor:
             self.gen.vectors.remove(removed)
             self.gen.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
             self.gen.dirty = True
+        self.gen.note_written(np.asarray(new_ids, dtype=np.int64), [
+            day_number(item.article.published_at) for item in batch for _ in item.chunks],
+            removed)
         with self._inflight_lock:  # committed: SQLite now answers for these
             self._inflight_hashes.difference_update(item.body_hash for item in batch)
             self._inflight_keys.difference_update(

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,7 @@ from index.text import content_terms
 
 log = logging.getLogger(__name__)
 MAX_CHUNKS_PER_HIT = 4
+_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-search")
 
 
 @dataclass(slots=True)
@@ -73,15 +75,18 @@ class Retriever:
         if not query:
             return []
         s = self.settings
+        # The keyword search needs no query vector: SQLite runs it on the other core while
+        # the model embeds the question (both release the GIL), hiding its cost.
+        keyword_rows = _BACKGROUND.submit(self._keyword_rows, gen, query, s.search_candidates)
         qvec = self.embedder.encode_query(query)
         drange = parse_query_dates(query, asked_at)
         cands: dict[int, Candidate] = {}
 
         self._dense(gen, qvec, s.search_candidates, cands, None)
-        self._keyword(gen, query, s.search_candidates, cands)
+        self._keyword(keyword_rows.result(), cands)
         window = self._window(drange, asked_at)
         if window is not None:
-            ids = gen.store.chunk_ids_published(window[0], window[1])
+            ids = gen.chunk_ids_published(window[0], window[1])
             if len(ids):
                 self._dense(gen, qvec, s.search_candidates, cands, ids)
         if not cands:
@@ -133,15 +138,18 @@ class Retriever:
                 c.dense_rank = rank
             c.add_chunk(cid)
 
-    def _keyword(self, gen: Generation, query: str, n: int, cands: dict[int, Candidate]) -> None:
+    @staticmethod
+    def _keyword_rows(gen: Generation, query: str, n: int) -> list[tuple[int, int, float]]:
         match = fts_query(query, select=lambda terms: plan_terms(gen.store, terms))
         if not match:
-            return
+            return []
         try:
-            rows = gen.store.keyword_search(match, n)
+            return gen.store.keyword_search(match, n)
         except Exception as exc:  # a malformed MATCH must never fail a question
             log.warning("keyword search failed: %s", exc)
-            return
+            return []
+
+    def _keyword(self, rows: list[tuple[int, int, float]], cands: dict[int, Candidate]) -> None:
         rank = 0
         for cid, article_id, bm25 in rows:
             c = cands.get(article_id)

@@ -41,6 +41,7 @@ FLAT_BACK = FLAT_MAX // 2  # an IVF index shrunk below this goes back to exact s
 IVF_NPROBE = 64
 TRAIN_POINTS_PER_LIST = 40  # k-means sample size per list (faiss warns below 39)
 TRAIN_ITERATIONS = 12
+RESTRICT_BOOST_MAX = 4.0  # a 30-day window at 1M: recall@50 0.986 against exact (8×: 0.991)
 SUBSET_EXACT_MAX = 256  # a window this small is scored exactly from reconstructed rows
 
 Batches = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
@@ -219,8 +220,8 @@ class VectorIndex:
         if not isinstance(self.index, faiss.IndexIVF):
             return faiss.SearchParameters(sel=sel)
         share = len(restrict) / max(1, self.ntotal)
-        nprobe = min(int(self.index.nlist),
-                     int(self.index.nprobe * max(1.0, 1.0 / math.sqrt(max(share, 1e-9)))))
+        boost = min(RESTRICT_BOOST_MAX, max(1.0, 1.0 / math.sqrt(max(share, 1e-9))))
+        nprobe = min(int(self.index.nlist), int(self.index.nprobe * boost))
         return faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
 
     def _search_subset(self, query: np.ndarray, k: int, ids: np.ndarray

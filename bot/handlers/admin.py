@@ -25,8 +25,16 @@ logger = logging.getLogger(__name__)
 
 
 def _is_admin(update: Update, state: BotState) -> bool:
+    """A bot admin, by numeric id; never a message posted on behalf of a chat (channel
+    posts, "send as channel", anonymous admins): there ``from`` is a placeholder Telegram
+    fills in, and a forged one must not pass."""
+    if update.channel_post is not None or update.edited_channel_post is not None:
+        return False
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return False
     user = update.effective_user
-    return user is not None and user.id in state.admin_ids
+    return user is not None and not user.is_bot and user.id in state.admin_ids
 
 
 async def _refuse(update: Update, command: str) -> None:

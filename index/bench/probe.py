@@ -121,19 +121,27 @@ def _query_plans(index: Any, question: tuple[str, dt.date]) -> list[dict[str, An
     finally:
         conn.set_trace_callback(None)
     plans = []
-    for sql in dict.fromkeys(s.strip() for s in seen):
-        if not sql.upper().startswith("SELECT"):
+    shapes: set[str] = set()
+    for sql in (s.strip() for s in seen):
+        shape = _shape(sql)
+        if not sql.upper().startswith("SELECT") or shape in shapes:
             continue
+        shapes.add(shape)
         with index.generation.store.lock:
             rows = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
         steps = [str(r[-1]) for r in rows]
-        plans.append({"sql": _short(sql), "plan": steps,
+        plans.append({"sql": _short(shape), "plan": steps,
                       "full_scan": any(FULL_SCAN.search(s) for s in steps)})
     return plans
 
 
+def _shape(sql: str) -> str:
+    """The statement with its literals replaced, so one query shape is explained once."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", " ".join(sql.split()))
+    return re.sub(r"\(\s*-?\d+(?:\s*,\s*-?\d+)*\s*\)", "(…)", sql)
+
+
 def _short(sql: str) -> str:
-    sql = re.sub(r"\(\s*(\d+\s*,\s*){3,}\d+\s*\)", "(…ids…)", " ".join(sql.split()))
     return sql if len(sql) <= 160 else sql[:159] + "…"
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from index.bench.corpus import questions_for, read_records
 from index.bench.ingest import measure_ingest
 from index.bench.machine import load_average, machine_facts
+from index.embed import Embedder
 from index.settings import IndexSettings
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
@@ -54,15 +55,18 @@ class BenchOptions:
 
 
 def run_bench(options: BenchOptions, settings: IndexSettings,
-              say: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
-    from index.embed import Embedder
+              say: Callable[[str], None] = lambda _msg: None,
+              embedder: Embedder | None = None) -> dict[str, Any]:
+    """Run every measurement ``options`` asks for; ``embedder`` may be passed in so a
+    caller that already loaded the model (tests) does not load it twice."""
 
     started = time.monotonic()
     load_at_start = load_average()
     work = Path(tempfile.mkdtemp(prefix="newsbot-bench-", dir=options.work_dir))
     try:
         records, corpus = read_records(options.corpus, options.articles)
-        embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+        if embedder is None:
+            embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
         say(f"corpus: {corpus}")
         ingest = measure_ingest(records, settings, embedder, work / "ingest", options.parts, say)
         questions = questions_for(records, options.questions)
@@ -94,7 +98,7 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
 
 
 def _measure_size(size: int, seed_db: Path, questions: list[Any], settings: IndexSettings,
-                  embedder: Any, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+                  embedder: Embedder, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
     from index.bench.synthetic import build
 
     say(f"{size:,} chunks: writing the index")

@@ -19,6 +19,7 @@ from index.pubdates import parse_published
 
 def load_jsonl(path: Path) -> Iterator[LoadItem]:
     """Yield an article (raw body; the caller normalizes) or a problem per non-blank line."""
+    seen: dict[str | None, tuple[int, int]] = {}  # key -> (first line, body hash)
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -33,7 +34,17 @@ def load_jsonl(path: Path) -> Iterator[LoadItem]:
             except json.JSONDecodeError as exc:
                 yield LoadProblem("failed", where, f"invalid JSON ({exc.msg})")
                 continue
-            yield _article(record, path, lineno, where)
+            item = _article(record, path, lineno, where)
+            if isinstance(item, Article):
+                # The same id twice in one file with different bodies is a data error: the
+                # later line would silently replace the earlier story (same key).
+                first = seen.setdefault(item.key, (lineno, hash(item.body)))
+                if first[0] != lineno and first[1] != hash(item.body):
+                    item = LoadProblem(
+                        "failed", where,
+                        f"duplicate id '{item.id[:60]}' with a different body (first on line "
+                        f"{first[0]}): line skipped; give each article its own id")
+            yield item
 
 
 def _article(record: Any, path: Path, lineno: int, where: str) -> LoadItem:

@@ -1,0 +1,230 @@
+"""The FAISS layer: both layouts (exact flat, IVF) search, restrict, remove, reconstruct and
+survive a save/load; the layout follows the size; a generation relays itself out and stays
+in agreement with SQLite through deletions. No model needed: vectors are made up here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index import vectors as vmod
+from index.generation import VECTORS_NAME, Generation
+from index.models import Article, Chunk
+from index.store import PendingArticle
+from index.vectors import VectorIndex, ivf_lists, layout_for
+
+DIM = 16
+
+
+def _clustered(n: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors in 40 clusters (IVF needs structure to be meaningful)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((40, DIM)).astype(np.float32)
+    x = centers[rng.integers(0, 40, n)] + 0.35 * rng.standard_normal((n, DIM)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float16).astype(np.float32)  # what SQLite holds
+
+
+def _build(n: int, monkeypatch: pytest.MonkeyPatch | None = None, flat_max: int | None = None
+           ) -> tuple[VectorIndex, np.ndarray, np.ndarray]:
+    if monkeypatch is not None and flat_max is not None:
+        monkeypatch.setattr(vmod, "FLAT_MAX", flat_max)
+        monkeypatch.setattr(vmod, "FLAT_BACK", flat_max // 2)
+    x = _clustered(n)
+    ids = np.arange(n, dtype=np.int64) * 3 + 7  # sparse, like chunk ids after deletions
+    vi = VectorIndex.build(DIM, n, lambda k: x[:k], lambda: [(ids[:n // 2], x[:n // 2]),
+                                                             (ids[n // 2:], x[n // 2:])])
+    return vi, ids, x
+
+
+def _exact(x: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int,
+           allowed: np.ndarray | None = None) -> set[int]:
+    mask = np.ones(len(ids), bool) if allowed is None else np.isin(ids, allowed)
+    scores = np.where(mask, x @ q, -np.inf)
+    return set(ids[np.argsort(-scores, kind="stable")[:k]].tolist())
+
+
+@pytest.fixture(params=["flat", "ivf"])
+def built(request, monkeypatch):
+    vi, ids, x = _build(3000, monkeypatch, flat_max=100_000 if request.param == "flat" else 1000)
+    assert vi.layout == request.param
+    return vi, ids, x
+
+
+def test_layout_follows_size() -> None:
+    assert layout_for(vmod.FLAT_MAX) == "flat" and layout_for(vmod.FLAT_MAX + 1) == "ivf"
+    assert ivf_lists(100_000) == 512 and ivf_lists(1_000_000) == 2048
+    assert VectorIndex(DIM).describe() == "flat fp16"
+
+
+def test_search_finds_exact_neighbours(built) -> None:
+    vi, ids, x = built
+    hits = [len(set(vi.search(q, 10)[0].tolist()) & _exact(x, ids, q, 10)) / 10 for q in x[:50]]
+    assert np.mean(hits) >= (1.0 if vi.layout == "flat" else 0.95)
+    got, scores = vi.search(x[5], 3)
+    assert got[0] == ids[5] and scores[0] == pytest.approx(1.0, abs=1e-3)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("window", [40, 900])  # exact subset scoring / selector scan
+def test_restricted_search_stays_inside_the_window(built, window) -> None:
+    vi, ids, x = built
+    allowed = np.sort(np.random.default_rng(1).choice(ids, window, replace=False))
+    for q in x[:20]:
+        got, _ = vi.search(q, 10, restrict=allowed)
+        assert set(got.tolist()) <= set(allowed.tolist()) and len(got) == 10
+        assert len(set(got.tolist()) & _exact(x, ids, q, 10, allowed)) >= 8
+    assert len(vi.search(x[0], 10, restrict=np.zeros(0, np.int64))[0]) == 0
+
+
+def test_removed_ids_are_never_returned_and_reconstruct_works(built) -> None:
+    vi, ids, x = built
+    gone = ids[:100]
+    assert vi.remove(gone) == 100 and vi.ntotal == 2900
+    for q in x[:100:7]:
+        got, _ = vi.search(q, 20)
+        assert not set(got.tolist()) & set(gone.tolist())
+    assert not set(vi.search(x[0], 10, restrict=gone[:50])[0].tolist())
+    assert sorted(vi.ids().tolist()) == sorted(ids[100:].tolist())
+    found, rows = vi.reconstruct(np.array([ids[200], ids[0], ids[300]]))  # ids[0] is gone
+    assert found.tolist() == [ids[200], ids[300]]
+    np.testing.assert_allclose(rows, x[[200, 300]], atol=1e-3)
+    # answer.py and search.py reconstruct through the raw FAISS index by chunk id
+    np.testing.assert_allclose(vi.index.reconstruct(int(ids[250])), x[250], atol=1e-3)
+    np.testing.assert_allclose(vi.index.reconstruct_batch(ids[250:252]), x[250:252], atol=1e-3)
+
+
+def test_save_and_load_keep_the_layout(built, tmp_path: Path) -> None:
+    vi, ids, x = built
+    path = tmp_path / "v.faiss"
+    vi.save(path)
+    back = VectorIndex.load(path, DIM)
+    assert back is not None and back.describe() == vi.describe() and back.ntotal == vi.ntotal
+    assert back.search(x[9], 5)[0].tolist() == vi.search(x[9], 5)[0].tolist()
+    np.testing.assert_allclose(back.index.reconstruct(int(ids[9])), x[9], atol=1e-3)
+    assert VectorIndex.load(path, DIM + 1) is None
+
+
+def test_legacy_float32_flat_file_still_loads(tmp_path: Path) -> None:
+    legacy = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
+    x = _clustered(50)
+    legacy.add_with_ids(x, np.arange(50, dtype=np.int64) + 1)
+    faiss.write_index(legacy, str(tmp_path / "old.faiss"))
+    vi = VectorIndex.load(tmp_path / "old.faiss", DIM)
+    assert vi is not None and vi.describe() == "flat fp32" and vi.layout == "flat"
+    assert vi.search(x[3], 1)[0].tolist() == [4]
+
+
+def test_relayout_thresholds(monkeypatch) -> None:
+    monkeypatch.setattr(vmod, "FLAT_MAX", 1000)
+    monkeypatch.setattr(vmod, "FLAT_BACK", 500)
+    flat = VectorIndex(DIM)
+    x = _clustered(1001)
+    flat.add(np.arange(1001, dtype=np.int64), x)
+    assert flat.needs_relayout()  # outgrew exact search
+    ivf, ids, _ = _build(3000)
+    assert not ivf.needs_relayout()
+    ivf.remove(ids[:2600])
+    assert ivf.needs_relayout()  # shrank below FLAT_BACK: back to exact search
+
+
+# -- a generation relays itself out and stays consistent -------------------------------------
+def _article(n: int) -> PendingArticle:
+    body = f"Article number {n} about the economy. It has a second sentence."
+    article = Article(f"a{n}", f"Title {n}", dt.date(2015, 1, 1 + n % 28), "Wire", None, None,
+                      body, origin="test", key=f"key-{n}")
+    chunks = [Chunk(0, 0, len(body), body, body)]
+    return PendingArticle(article, f"hash-{n}", chunks)
+
+
+def _write(gen: Generation, items: list[PendingArticle], x: np.ndarray) -> np.ndarray:
+    for item, vec in zip(items, x, strict=True):
+        item.vectors = vec.reshape(1, -1)
+    new_ids, removed = gen.store.write_batch(items)
+    gen.vectors.remove(removed)
+    gen.vectors.add(np.asarray(new_ids, dtype=np.int64), x)
+    return np.asarray(new_ids)
+
+
+def test_generation_relays_out_and_reconciles(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(vmod, "FLAT_MAX", 600)
+    monkeypatch.setattr(vmod, "FLAT_BACK", 300)
+    gen = Generation.open(tmp_path / "gen", DIM, "test-model")
+    x = _clustered(800, seed=3)
+    ids = _write(gen, [_article(n) for n in range(800)], x)
+    assert gen.vectors.layout == "flat" and gen.vectors.needs_relayout()
+    gen.relayout()
+    assert gen.vectors.layout == "ivf" and gen.check() == []
+    assert gen.vectors.search(x[17], 1)[0].tolist() == [ids[17]]
+
+    # A replaced article (same key, new body) loses its old chunk in FAISS too.
+    newer = _article(17)
+    newer.replaces = gen.store.find_key("key-17")
+    newer.body_hash = "hash-17b"
+    [new_id] = _write(gen, [newer], x[17:18])
+    assert ids[17] not in gen.vectors.ids() and new_id in gen.vectors.ids()
+    assert gen.check() == []
+    gen.save_vectors()
+    gen.close()
+
+    # A lost vector file is rebuilt from SQLite, directly in the layout its size calls for.
+    (tmp_path / "gen" / VECTORS_NAME).unlink()
+    reopened = Generation.open(tmp_path / "gen", DIM, "test-model")
+    try:
+        assert reopened.vectors.layout == "ivf" and reopened.check() == []
+        assert reopened.vectors.search(x[17], 1)[0].tolist() == [new_id]
+    finally:
+        reopened.close()
+
+
+# -- publication days in memory agree with SQLite ---------------------------------------------
+def test_chunk_days_window_matches_sqlite(tmp_path: Path) -> None:
+    import time
+
+    from index.chunkdays import day_number
+
+    gen = Generation.open(tmp_path / "days", DIM, "test-model")
+    try:
+        items = [_article(n) for n in range(60)]
+        items[5].article.published_at = None  # undated: in no window
+        items[6].article.published_at = dt.datetime(2015, 1, 9, 23, 30)
+        ids = _write(gen, items, _clustered(60, seed=4))
+        gen.days.load_in_background(gen.dir / "newsbot.sqlite")
+        for _ in range(200):
+            if gen.days.ready:
+                break
+            time.sleep(0.01)
+        windows = [(dt.date(2015, 1, 3), dt.date(2015, 1, 9)), (None, dt.date(2015, 1, 2)),
+                   (dt.date(2015, 1, 27), None), (None, None), (dt.date(2016, 1, 1), None)]
+        for start, end in windows:
+            expect = sorted(gen.store.chunk_ids_published(start, end).tolist())
+            assert sorted(gen.chunk_ids_published(start, end).tolist()) == expect
+        # writes after loading: a replaced article moves, a new one appears
+        newer = _article(7)
+        newer.replaces = gen.store.find_key("key-7")
+        newer.body_hash = "hash-7b"
+        newer.article.published_at = dt.date(2015, 1, 20)
+        extra = _article(100)
+        new_ids = _write(gen, [newer, extra], _clustered(2, seed=5))
+        gen.note_written(new_ids, [day_number(newer.article.published_at),
+                                   day_number(extra.article.published_at)], [int(ids[7])])
+        for start, end in windows:
+            expect = sorted(gen.store.chunk_ids_published(start, end).tolist())
+            assert sorted(gen.chunk_ids_published(start, end).tolist()) == expect
+    finally:
+        gen.close()
+
+
+def test_chunk_days_queue_writes_made_while_loading() -> None:
+    from index.chunkdays import ChunkDays, day_number
+
+    days = ChunkDays()
+    assert days.window(None, None) is None  # not loaded: callers ask SQLite
+    days._loading = 1  # a load in flight: updates wait for the snapshot
+    days.update(np.array([3, 4]), np.array([10, 12]), np.array([], dtype=np.int64))
+    assert days.window(None, None) is None and len(days._queued) == 1
+    assert day_number("2015-01-20T10:00:00") == day_number(dt.date(2015, 1, 20)) == 16455
