@@ -125,7 +125,8 @@ def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
         row = 0
         while row < block:
             article_id += 1
-            n = int(min(block - row, seed.chunks_per_article[rng.integers(len(seed.chunks_per_article))]))
+            shape = seed.chunks_per_article[rng.integers(len(seed.chunks_per_article))]
+            n = int(min(block - row, shape))
             title = seed.titles[int(rng.integers(len(seed.titles)))]
             texts = [_text(seed, int(base[row + i]), rng) for i in range(n)]
             body = " ".join(texts)
