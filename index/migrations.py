@@ -6,6 +6,7 @@ Append new migrations at the end; never edit one that has shipped.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 MIGRATIONS: list[str] = [
     # 1: articles, chunks (with their vectors, so FAISS can always be rebuilt), FTS, meta.
@@ -74,3 +75,16 @@ def migrate(
 
 def _statements(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection set up as every newsbot database wants it: explicit transactions
+    (autocommit otherwise), WAL so readers never wait for the writer, foreign keys on, and a
+    busy timeout so a second process (a CLI ingest beside the bot) waits instead of failing.
+    Shared by threads, each operation under the owner's lock."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn

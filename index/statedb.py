@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from index.migrations import migrate
+from index.migrations import connect, migrate
 
 STATE_NAME = "state.sqlite"
 
@@ -92,10 +92,7 @@ class StateDB:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("PRAGMA busy_timeout = 10000")
+        self.conn = connect(path)
         self.schema_version = migrate(self.conn, STATE_MIGRATIONS, name="state")
 
     @classmethod

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.migrations import migrate
+from index.migrations import connect, migrate
 from index.models import Article, Chunk, SourceStats, StoredArticle
 
 _ARTICLE_COLUMNS = "id, ext_id, title, published_at, source, url, category, body, key, note"
@@ -58,11 +58,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        self.conn.execute("PRAGMA busy_timeout = 10000")
+        self.conn = connect(path)
         self.schema_version = migrate(self.conn)
 
     def close(self) -> None:
