@@ -30,7 +30,7 @@ def render(report: dict[str, Any]) -> str:
         f"{ing['reingest_s']:.2f} | |",
         "",
         "| chunks | FAISS layout | ask p50 / p95 ms | bare p50 / p95 ms | ask ÷ bare | "
-        "peak RSS MB | disk B/chunk (FAISS) | recall@10 (30-day window) | open s |",
+        "peak RSS MB | disk B/chunk (FAISS) | recall@10 (30-day window) | open / ready s |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in report["sizes"]:
@@ -39,7 +39,8 @@ def render(report: dict[str, Any]) -> str:
             f"{s['bare_p50_ms']:.1f} / {s['bare_p95_ms']:.1f} | {s['ask_over_bare']:.2f} | "
             f"{s['peak_rss_mb']:,.0f} | {s['disk_bytes_per_chunk']:,} "
             f"({s['faiss_bytes_per_chunk']:,}) | {s['recall_at_10']:.3f} "
-            f"({_num(s['window_recall_at_10'], 3)}) | {s['open_s']:.1f} |")
+            f"({_num(s['window_recall_at_10'], 3)}) | {s['open_s']:.1f} / "
+            f"{s.get('ready_s', float('nan')):.1f} |")
     lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
     for t in report["targets"]:
         lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")
