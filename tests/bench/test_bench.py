@@ -34,6 +34,7 @@ def test_quick_bench_reports_every_measure(settings, embedder) -> None:
     assert 100 < size["peak_rss_mb"] < 4096  # the model alone is a few hundred MB
     assert 0 < size["faiss_bytes_per_chunk"] < size["disk_bytes_per_chunk"] < 100_000
     assert size["plans"] and size["full_scans"] == []
+    assert 0 <= size["open_s"] <= size["ready_s"]
 
     names = [t["target"] for t in report["targets"]]
     assert "ingest ≥ 0.9× bare encode" in names and all("met" in t for t in report["targets"])
