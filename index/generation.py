@@ -175,7 +175,11 @@ def current_dir(data_dir: Path) -> Path | None:
 
 
 def new_dir(data_dir: Path) -> Path:
-    name = time.strftime("gen-%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+    # Microseconds keep names in creation order (the pointer fallback picks the newest by
+    # name); the random suffix only guards against two processes in the same microsecond.
+    now = time.time()
+    name = (time.strftime("gen-%Y%m%dT%H%M%S", time.localtime(now))
+            + f"{int(now * 1_000_000) % 1_000_000:06d}-" + uuid.uuid4().hex[:6])
     path = data_dir / name
     path.mkdir(parents=True)
     return path
