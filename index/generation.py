@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -194,10 +193,3 @@ def point_current(data_dir: Path, directory: Path) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, data_dir / CURRENT)
     fsync_dir(data_dir)
-
-
-def remove_stale(data_dir: Path, keep: Path) -> None:
-    """Delete generations other than ``keep`` (left by finished or crashed rebuilds)."""
-    for path in data_dir.glob("gen-*"):
-        if path.is_dir() and path != keep:
-            shutil.rmtree(path, ignore_errors=True)

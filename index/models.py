@@ -99,16 +99,6 @@ class IngestReport:
             self.failed += problem.count
         self.problems.append(problem)
 
-    def merge(self, other: IngestReport) -> None:
-        self.articles_new += other.articles_new
-        self.articles_updated += other.articles_updated
-        self.duplicates += other.duplicates
-        self.skipped += other.skipped
-        self.failed += other.failed
-        self.chunks_embedded += other.chunks_embedded
-        self.problems.extend(other.problems)
-        self.seconds += other.seconds
-
 
 @dataclass(slots=True, frozen=True)
 class StoredArticle:

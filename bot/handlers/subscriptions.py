@@ -58,15 +58,10 @@ class Target:
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, state, services = _context(update, context)
-    if message is None:
+    resolved = await _resolve(update, context, change=True)
+    if resolved is None:
         return
-    if services is None:
-        await reply_plain(message, NOT_ALERTS)
-        return
-    target = await _target(update, context, state, change=True)
-    if target is None:
-        return
+    message, services, target = resolved
     if not target.rest.strip():
         await reply_plain(message, SUBSCRIBE_USAGE)
         return
@@ -84,15 +79,10 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, state, services = _context(update, context)
-    if message is None:
+    resolved = await _resolve(update, context, change=True)
+    if resolved is None:
         return
-    if services is None:
-        await reply_plain(message, NOT_ALERTS)
-        return
-    target = await _target(update, context, state, change=True)
-    if target is None:
-        return
+    message, services, target = resolved
     if not target.rest.strip():
         listing = _listing(services.subscriptions.for_chat(target.chat_id), target)
         await reply_plain(message, f"{UNSUBSCRIBE_USAGE}\n\n{listing}")
@@ -107,19 +97,31 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, state, services = _context(update, context)
-    if message is None:
+    resolved = await _resolve(update, context, change=False)
+    if resolved is None:
         return
-    if services is None:
-        await reply_plain(message, NOT_ALERTS)
-        return
-    target = await _target(update, context, state, change=False)
-    if target is None:
-        return
+    message, services, target = resolved
     await reply_plain(message, _listing(services.subscriptions.for_chat(target.chat_id), target))
 
 
 # -- whose chat, and may they change it --------------------------------------------------------
+async def _resolve(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, change: bool
+) -> tuple[Message, AlertServices, Target] | None:
+    """The message, the alert services and the chat the command is about — or None when
+    the command has already been answered (alerts off, no rights, bad chat name)."""
+    message, state, services = _context(update, context)
+    if message is None:
+        return None
+    if services is None:
+        await reply_plain(message, NOT_ALERTS)
+        return None
+    target = await _target(update, context, state, change=change)
+    if target is None:
+        return None
+    return message, services, target
+
+
 def _context(
     update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[Message | None, BotState, AlertServices | None]:
