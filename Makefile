@@ -16,6 +16,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/newsbot bench
+	$(BIN)/python -m tests.bench.telegram_overhead
 
 # torch is pinned and installed first: unpinned, pip would pull a multi-GB CUDA build.
 # The stamp depends on pyproject.toml, so a second run installs nothing.
