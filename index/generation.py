@@ -28,8 +28,15 @@ SQLITE_NAME = "newsbot.sqlite"
 VECTORS_NAME = "vectors.faiss"
 
 
-class IntegrityError(RuntimeError):
-    """FAISS, SQLite chunks and FTS rows disagree and could not be repaired."""
+class ModelChanged(RuntimeError):
+    """The generation was embedded by another model than the configured one."""
+
+    def __init__(self, stored_model: str, model: str) -> None:
+        super().__init__(
+            f"this index was built with embedding model {stored_model!r}; the setting "
+            f"NEWSBOT_EMBEDDING_MODEL is {model!r}")
+        self.stored_model = stored_model
+        self.model = model
 
 
 class Generation:
@@ -51,10 +58,7 @@ class Generation:
             store.set_meta("dim", str(dim))
         elif stored_model != model or store.get_meta("dim") != str(dim):
             store.close()
-            raise IntegrityError(
-                f"this index was built with embedding model {stored_model!r}; the setting "
-                f"NEWSBOT_EMBEDDING_MODEL is {model!r}: run `newsbot reindex` to rebuild it"
-            )
+            raise ModelChanged(stored_model, model)
         vectors = VectorIndex.load(directory / VECTORS_NAME, dim) or VectorIndex(dim)
         gen = cls(directory, store, vectors)
         if gen.reconcile() == (0, 0):  # a repair already started reading the days

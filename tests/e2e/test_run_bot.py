@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_MODEL
+
 from tests.e2e.conftest import ADMIN, ALICE, ARTICLES
 from tests.e2e.fake_bot_api import FakeBotApi
 
@@ -26,6 +28,7 @@ def bot_process(fake_api: FakeBotApi, tmp_path: Path) -> Iterator[subprocess.Pop
     for name in ("telecom_bid.txt", "water_dawn.txt"):
         shutil.copy(ARTICLES / name, sources / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_EMBEDDING_MODEL"] = TEST_MODEL
     env.update(
         NEWSBOT_TELEGRAM_TOKEN=fake_api.token,
         NEWSBOT_TELEGRAM_API_URL=fake_api.base_url,

@@ -8,10 +8,11 @@ from bot.settings import Settings
 from index.settings import IndexSettings, SettingsError
 
 
-def test_defaults_are_documented_values() -> None:
+def test_defaults_are_documented_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSBOT_EMBEDDING_MODEL")  # the suite's own choice (conftest)
     s = Settings.load()
     assert s.data_dir == Path("data")
-    assert s.embedding_model == "minilm"
+    assert s.embedding_model == "mpnet"
     assert s.telegram_token is None
     assert s.admin_ids == []
     assert s.telegram_api_url == "https://api.telegram.org/bot"

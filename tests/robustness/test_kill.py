@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_MODEL
+
 from bot.cli import main as cli_main
 from index import Index
 from index.generation import CURRENT, SQLITE_NAME
@@ -241,6 +243,7 @@ def _kill_chain(tmp_path: Path, embedder, *, hashed: bool, ingest_kills: int,
     rng = random.Random(SEED + hashed)
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_EMBEDDING_MODEL"] = TEST_MODEL
     env.update(NEWSBOT_DATA_DIR=str(data), PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false")
     if hashed:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_MODEL
+
 from index.statedb import STATE_NAME, StateDB
 from index.subscriptions import Subscriptions
 from tests.e2e.alerts.conftest import AlertBotApi
@@ -46,6 +48,7 @@ def bot_processes(
     empty = tmp_path / "sources"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_EMBEDDING_MODEL"] = TEST_MODEL
     env.update(
         NEWSBOT_TELEGRAM_TOKEN=fake_api.token,
         NEWSBOT_TELEGRAM_API_URL=fake_api.base_url,
