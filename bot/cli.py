@@ -215,9 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, func: Any, help_text: str, *,
+            data_dir_help: str = "index directory (default: NEWSBOT_DATA_DIR or ./data)",
+            ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--data-dir", help="index directory (default: NEWSBOT_DATA_DIR or ./data)")
+        p.add_argument("--data-dir", help=data_dir_help)
         p.set_defaults(func=func)
         return p
 

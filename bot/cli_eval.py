@@ -11,7 +11,8 @@ from typing import Any
 
 
 def register(add: Any) -> None:
-    p = add("eval", cmd_eval, "measure Hits@k, MRR@10 and latency on a question set")
+    p = add("eval", cmd_eval, "measure Hits@k, MRR@10 and latency on a question set",
+            data_dir_help="reuse (or build) the index here (default: a temporary index)")
     p.add_argument("corpus", help="corpus JSONL (id, title, published_at, source, url, body)")
     p.add_argument("questions", help="questions JSONL (id, question, asked_at, gold_ids)")
     p.add_argument("--extra", action="append", default=[], metavar="CORPUS",

@@ -1,9 +1,11 @@
 """Dates in questions: "in March 2017", "on 4 March", "since 2016", "yesterday", "last week".
 
 Each phrase becomes a ``DateRange`` of publication dates, resolved against the day the
-question was asked (today in chat, ``asked_at`` in evaluation). Explicit calendar phrases
-("in March 2017", "on 4 March") are *filters*; vague ones ("this week", a bare year that may
-name an event rather than a publication date) are *boosts*.
+question was asked (today in chat, ``asked_at`` in evaluation). Calendar phrases ("in March
+2017", "on 4 March", "in 2016", "since January") are *filters* — which the search keeps only
+when the period holds a story about as relevant as the best one anywhere, since a date may
+name when something happened rather than when it was reported; relative ones ("this week",
+"last month") are *boosts* on top of the recency prior.
 """
 
 from __future__ import annotations
@@ -107,12 +109,12 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date | None) -> DateRange | 
             start, _ = _month_range(int(m.group(2)), _month(m.group(1)))
             return DateRange(start, today, True, phrase)
         if kind == "since_year":
-            return DateRange(dt.date(int(m.group(1)), 1, 1), today, False, phrase)
+            return DateRange(dt.date(int(m.group(1)), 1, 1), today, True, phrase)
         if kind == "in_year":
             year = int(m.group(1))
             if today is not None and year > today.year:
                 return None  # "in 2030": a plan, not a publication date
-            return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 31), False, phrase)
+            return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 31), True, phrase)
         if today is None:
             return None
         if kind in ("on_day_month", "on_month_day"):
@@ -129,7 +131,7 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date | None) -> DateRange | 
             month = _month(m.group(1))
             year = today.year if month <= today.month else today.year - 1
             start, end = _month_range(year, month)
-            return DateRange(start, end + dt.timedelta(days=1), False, phrase)
+            return DateRange(start, end + dt.timedelta(days=1), True, phrase)
         days = dt.timedelta
         if kind == "yesterday":
             return DateRange(today - days(2), today, False, phrase)

@@ -1,0 +1,70 @@
+"""Dates in questions through the real search path: a calendar phrase filters when the period
+holds a matching story, only boosts when it names when something happened, and the recency
+prior counts from both the question's day and the period asked about."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from index import Index
+from tests.conftest import write_article
+
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture
+def dated(index: Index, tmp_path: Path) -> Index:
+    folder = tmp_path / "dated"
+    write_article(folder, "rates_jan.txt", title="State Bank keeps policy rate unchanged",
+                  date="2017-01-28", source="Wire A", body=(
+                      "KARACHI - The State Bank of Pakistan kept its policy rate at 5.75 "
+                      "percent, saying inflation stayed within its target range."))
+    write_article(folder, "rates_mar.txt", title="State Bank holds policy rate again",
+                  date="2017-03-25", source="Wire B", body=(
+                      "KARACHI - The State Bank of Pakistan held its policy rate at 5.75 "
+                      "percent for another two months as oil prices rose."))
+    write_article(folder, "hack.txt", title="Report: spyware targeted Downing Street phones",
+                  date="2022-04-18", source="Wire C", body=(
+                      "LONDON - A new report said phones at Downing Street were targeted in "
+                      "July 2020 with Pegasus spyware sold by the Israeli firm NSO Group."))
+    write_article(folder, "cotton.txt", title="Monsoon floods damage cotton in Sindh",
+                  date="2020-07-20", source="Wire D", body=(
+                      "HYDERABAD - Monsoon floods damaged about 90,000 acres of cotton in Sindh, "
+                      "the provincial agriculture minister said."))
+    write_article(folder, "wheat_old.txt", title="Wheat harvest hit by heat wave",
+                  date="2016-05-10", source="Wire E", body=(
+                      "LAHORE - A heat wave cut the wheat harvest in Punjab by an estimated "
+                      "eight percent, the crop reporting service said."))
+    write_article(folder, "wheat_new.txt", title="Heat wave cuts wheat harvest",
+                  date="2026-11-20", source="Wire F", body=(
+                      "LAHORE - Punjab's wheat harvest fell by about seven percent after a "
+                      "heat wave, according to the crop reporting service."))
+    index.ingest([str(folder)])
+    return index
+
+
+def titles(index: Index, question: str) -> list[str]:
+    return [h.article.title for h in index.search(question, k=5, asked_at=TODAY)]
+
+
+def test_a_period_holding_a_matching_story_filters(dated: Index) -> None:
+    found = titles(dated, "What did the State Bank decide about the policy rate in March 2017?")
+    assert found[0] == "State Bank holds policy rate again"
+    assert "State Bank keeps policy rate unchanged" not in found  # January: filtered out
+
+
+def test_a_date_naming_when_something_happened_only_boosts(dated: Index) -> None:
+    """Nothing from July 2020 is about spyware: the later report is still the answer."""
+    found = titles(dated, "Which spyware was used against Downing Street in July 2020?")
+    assert found[0] == "Report: spyware targeted Downing Street phones"
+    assert "Monsoon floods damage cotton in Sindh" in found  # boosted, not the only choice
+
+
+def test_recency_counts_from_the_period_named_and_from_today(dated: Index) -> None:
+    assert titles(dated, "How much did the heat wave cut the wheat harvest in 2016?")[0] == (
+        "Wheat harvest hit by heat wave")
+    assert titles(dated, "How much did the heat wave cut the wheat harvest this week?")[0] == (
+        "Heat wave cuts wheat harvest")
