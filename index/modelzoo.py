@@ -172,7 +172,7 @@ PROFILES: dict[str, ModelProfile] = {
         "mpnet",
         "all-mpnet-base-v2 (768-d), assembled from its five PyPI part packages",
         prepare_mpnet,
-        Thresholds(min_relevance=0.35, citation_floor=0.25, alert_threshold=0.44,
+        Thresholds(min_relevance=0.33, citation_floor=0.25, alert_threshold=0.44,
                    alert_story_similarity=0.77, same_story_similarity=0.90),
     ),
 }
