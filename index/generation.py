@@ -48,6 +48,24 @@ class Generation:
         self.dirty = False
         self.days = ChunkDays()  # publication day per chunk, for date windows
 
+    @property
+    def vectors(self) -> VectorIndex:
+        return self._vectors
+
+    @vectors.setter
+    def vectors(self, vectors: VectorIndex) -> None:
+        """Every vector index this generation serves can read exact (float16) vectors
+        from SQLite, which an index with 8-bit codes re-scores its candidates with."""
+        vectors.exact = self._exact_vectors
+        self._vectors = vectors
+
+    def _exact_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = list(self.store.iter_vectors(np.asarray(ids, dtype=np.int64).tolist()))
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self._vectors.dim), np.float32)
+        return (np.concatenate([i for i, _ in parts]),
+                np.concatenate([v for _, v in parts]))
+
     @classmethod
     def open(cls, directory: Path, dim: int, model: str) -> Generation:
         directory.mkdir(parents=True, exist_ok=True)

@@ -4,14 +4,16 @@ SQLite holds every vector too (as float16), so this file is a fast cache that ca
 rebuilt; ``VectorIndex.load`` therefore treats a torn or unreadable file as "rebuild from
 SQLite", never as data loss.
 
-Two layouts, chosen by size (``layout_for``), both storing float16 codes: since SQLite's copy
-is float16, FAISS holding float16 loses nothing, halves memory and scans faster.
+Two layouts, chosen by size (``layout_for``). Codes are float16 wherever they fit: since
+SQLite's copy is float16, FAISS holding float16 loses nothing, halves memory and scans faster.
 
 - ``flat``: ``IndexIDMap2(IndexScalarQuantizer fp16)``, exact inner-product search. A scan
   costs ~0.8 ms per 10k vectors on one core, so it is used up to ``FLAT_MAX`` vectors.
-- ``ivf``: ``IndexIVFScalarQuantizer`` (fp16, ids stored natively, hashtable direct map) with
-  about 2·√N lists and ``nprobe`` 64: recall@10 ≥ 0.98 against exact search on MiniLM
-  vectors at 100k–1M (measured by ``newsbot bench``), a few ms per query at 1M.
+- ``ivf``: ``IndexIVFScalarQuantizer`` (ids stored natively, hashtable direct map) with
+  about 2·√N lists and ``nprobe`` 64: recall@10 ≥ 0.98 against exact search at 100k–1M on
+  MiniLM and mpnet vectors (measured by ``newsbot bench``), a few ms per query at 1M. Its
+  codes are float16 while they fit ``FP16_CODE_BUDGET`` and 8-bit beyond (``ivf_codes``);
+  8-bit candidates are re-scored exactly from SQLite's float16 copies (``exact``).
 
 Both remove ids natively and reconstruct by chunk id, so deletions and updates need no
 tombstones. HNSW was measured and rejected: at 1M it took 4.5 min to build on two cores and
@@ -43,8 +45,14 @@ TRAIN_POINTS_PER_LIST = 40  # k-means sample size per list (faiss warns below 39
 TRAIN_ITERATIONS = 12
 RESTRICT_BOOST_MAX = 4.0  # a 30-day window at 1M: recall@50 0.986 against exact (8×: 0.991)
 SUBSET_EXACT_MAX = 256  # a window this small is scored exactly from reconstructed rows
+# float16 codes of an IVF index may take this much memory; beyond, it stores 8-bit codes.
+FP16_CODE_BUDGET = 1 << 30
+# 8-bit codes rank the best RERANK_FACTOR·k candidates, re-scored from float16 copies.
+RERANK_FACTOR = 3
 
 Batches = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+# chunk ids → (ids found, their float16-exact float32 vectors); ids not found are left out
+ExactVectors = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def ivf_lists(count: int) -> int:
@@ -54,6 +62,30 @@ def ivf_lists(count: int) -> int:
 
 def layout_for(count: int) -> str:
     return "flat" if count <= FLAT_MAX else "ivf"
+
+
+def ivf_codes(count: int, dim: int) -> str:
+    """How an IVF index of ``count`` vectors of ``dim`` stores them: ``fp16`` while its
+    float16 codes (``count·dim·2`` bytes) fit ``FP16_CODE_BUDGET`` (1 GiB), else ``sq8``.
+
+    The rule keeps a 1M-chunk index within the 2.5 GB memory target with the model loaded:
+    1M MiniLM vectors (384-d) are 0.77 GB as float16 and stay lossless; 1M mpnet vectors
+    (768-d) would be 1.5 GB next to a ~0.8 GB model (2.4 GB peak RSS measured), so they
+    take 8-bit codes (0.77 GB; 1.7 GB peak). mpnet switches from 699k vectors, MiniLM 1.4M.
+    Only the approximate IVF index is ever quantized below float16: exact search (``flat``,
+    at most ``FLAT_MAX`` vectors) stays float16.
+
+    8-bit codes are faiss ``QT_8bit`` (a min/max range per dimension, trained on the IVF
+    sample). Their score error (up to ~0.003 on mpnet vectors) exceeds the gap between
+    neighbours 10 and 11 (median 0.0004 at 1M), so alone they lose recall: 0.968@10 at 1M
+    (``QT_8bit_uniform``: 0.948) against 0.998 for float16. Hence ``search`` fetches
+    ``RERANK_FACTOR``·k candidates and re-scores them with the float16 vectors SQLite keeps
+    (``exact``): 2·k already gave back 0.998, the same as float16 codes.
+    """
+    return "fp16" if count * dim * 2 <= FP16_CODE_BUDGET else "sq8"
+
+
+_QTYPES = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}
 
 
 @contextmanager
@@ -72,9 +104,9 @@ def _new_flat(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(codes)
 
 
-def _new_ivf(dim: int, nlist: int) -> faiss.Index:
+def _new_ivf(dim: int, nlist: int, codes: str) -> faiss.Index:
     quantizer = faiss.IndexFlatIP(dim)
-    ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+    ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, _QTYPES[codes],
                                         faiss.METRIC_INNER_PRODUCT, False)
     ivf.cp.niter = TRAIN_ITERATIONS
     ivf.cp.max_points_per_centroid = TRAIN_POINTS_PER_LIST
@@ -90,6 +122,9 @@ class VectorIndex:
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
         self.dim = dim
         self.index = index if index is not None else _new_flat(dim)
+        self.codes = _codes_of(self.index)
+        # Where exact vectors come from (the generation's SQLite); used with 8-bit codes.
+        self.exact: ExactVectors | None = None
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
@@ -104,12 +139,12 @@ class VectorIndex:
         if layout_for(count) == "flat":
             vi = cls(dim)
         else:
-            nlist = ivf_lists(count)
-            index = _new_ivf(dim, nlist)
+            nlist, codes = ivf_lists(count), ivf_codes(count, dim)
+            index = _new_ivf(dim, nlist, codes)
             train = np.ascontiguousarray(sample(nlist * TRAIN_POINTS_PER_LIST), dtype=np.float32)
             nlist = min(nlist, max(1, len(train)))
             if nlist != index.nlist:  # a tiny sample: fewer lists than planned
-                index = _new_ivf(dim, nlist)
+                index = _new_ivf(dim, nlist, codes)
             with all_cores():
                 index.train(train)
             index.set_direct_map_type(faiss.DirectMap.Hashtable)
@@ -148,15 +183,22 @@ class VectorIndex:
     def ntotal(self) -> int:
         return int(self.index.ntotal)
 
+    @property
+    def reranks(self) -> bool:
+        """Searches re-score 8-bit candidates exactly (an ``exact`` source is attached)."""
+        return self.codes == "sq8" and self.exact is not None
+
     def describe(self) -> str:
-        """E.g. ``flat fp16`` or ``ivf2048 fp16 nprobe 64`` (for stats and the benchmark)."""
+        """E.g. ``flat fp16`` or ``ivf2048 sq8 nprobe 64`` (for stats and the benchmark)."""
         if isinstance(self.index, faiss.IndexIVF):
-            return f"ivf{self.index.nlist} fp16 nprobe {self.index.nprobe}"
-        inner = faiss.downcast_index(self.index.index) if hasattr(self.index, "index") else None
-        return "flat fp16" if isinstance(inner, faiss.IndexScalarQuantizer) else "flat fp32"
+            return f"ivf{self.index.nlist} {self.codes} nprobe {self.index.nprobe}"
+        return f"flat {self.codes}"
 
     def needs_relayout(self) -> bool:
-        """The size has outgrown (or shrunk far below) what this layout was built for."""
+        """The size has outgrown (or shrunk far below) what this layout was built for: flat
+        past ``FLAT_MAX``; IVF below ``FLAT_BACK``, or ~16× off its list count, or float16
+        codes past ``FP16_CODE_BUDGET`` (8-bit ones go back to float16 only below half the
+        budget, so an index hovering at the limit is not rebuilt back and forth)."""
         n = self.ntotal
         if self.layout == "flat":
             return n > FLAT_MAX
@@ -164,7 +206,12 @@ class VectorIndex:
             return True
         nlist = int(self.index.nlist)
         want = ivf_lists(n)
-        return want >= 4 * nlist or want * 4 <= nlist  # N grew or shrank ~16×
+        if want >= 4 * nlist or want * 4 <= nlist:  # N grew or shrank ~16×
+            return True
+        fp16_bytes = n * self.dim * 2
+        if self.codes == "fp16":
+            return fp16_bytes > FP16_CODE_BUDGET
+        return self.codes == "sq8" and 2 * fp16_bytes <= FP16_CODE_BUDGET
 
     def ids(self) -> np.ndarray:
         """Every stored chunk id (in no particular order)."""
@@ -209,8 +256,11 @@ class VectorIndex:
             if len(restrict) <= SUBSET_EXACT_MAX:
                 return self._search_subset(query[0], k, restrict)
             params = self._restricted_params(restrict)
-        scores, ids = self.index.search(query, k, params=params)
+        rerank = self.reranks
+        scores, ids = self.index.search(query, k * RERANK_FACTOR if rerank else k, params=params)
         keep = ids[0] >= 0
+        if rerank:
+            return self._score_exactly(query[0], k, ids[0][keep])
         return ids[0][keep], scores[0][keep]
 
     def _restricted_params(self, restrict: np.ndarray) -> faiss.SearchParameters:
@@ -228,6 +278,8 @@ class VectorIndex:
                        ) -> tuple[np.ndarray, np.ndarray]:
         """Exact scores over a few ids (reconstruction costs ~1.5 µs a row, so this beats a
         selector scan only for small sets)."""
+        if self.reranks:  # 8-bit codes: score the float16 copies instead
+            return self._score_exactly(query, k, ids)
         found, vectors = self.reconstruct(ids)
         if len(found) == 0:
             return found, np.zeros(0, dtype=np.float32)
@@ -235,8 +287,23 @@ class VectorIndex:
         top = np.argsort(-scores, kind="stable")[:k]
         return found[top], scores[top].astype(np.float32)
 
+    def _score_exactly(self, query: np.ndarray, k: int, ids: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` of ``ids`` by their exact vectors (ids ``exact`` lacks are left
+        out: deleted since, reconciled at the next open)."""
+        assert self.exact is not None
+        if len(ids) == 0:
+            return ids, np.zeros(0, dtype=np.float32)
+        found, vectors = self.exact(ids)
+        if len(found) == 0:
+            return found, np.zeros(0, dtype=np.float32)
+        scores = vectors @ query
+        top = np.argsort(-scores, kind="stable")[:k]
+        return found[top], scores[top].astype(np.float32)
+
     def reconstruct(self, ids: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids found, their float32 vectors); ids missing from FAISS are left out."""
+        """(ids found, their float32 vectors as FAISS stores them: exact for float16 codes,
+        within ~0.025 per dimension for 8-bit ones); ids missing from FAISS are left out."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return ids, np.zeros((0, self.dim), dtype=np.float32)
@@ -266,6 +333,18 @@ class VectorIndex:
             os.close(fd)
         os.replace(tmp, path)
         fsync_dir(path.parent)
+
+
+def _codes_of(index: faiss.Index) -> str:
+    """How ``index`` stores vectors: ``fp16``, ``sq8`` (IVF only) or ``fp32`` (legacy)."""
+    if isinstance(index, faiss.IndexIVF):
+        qtype = faiss.downcast_index(index).sq.qtype
+    else:
+        inner = faiss.downcast_index(index.index) if hasattr(index, "index") else None
+        if not isinstance(inner, faiss.IndexScalarQuantizer):
+            return "fp32"
+        qtype = inner.sq.qtype
+    return next((name for name, q in _QTYPES.items() if q == qtype), f"qt{qtype}")
 
 
 def fsync_dir(directory: Path) -> None:

@@ -110,9 +110,11 @@ def _recall(index: Any, flat: Any, flat_ids: np.ndarray, questions: list[tuple[s
         got, _ = gen.vectors.search(qvec, k)
         whole.append(len(want & set(got.tolist())) / max(1, len(want)))
         allowed = gen.store.chunk_ids_published(day - dt.timedelta(days=30), day)
-        if len(allowed) >= k:
-            _, vectors = gen.vectors.reconstruct(allowed)
-            top = allowed[np.argsort(-(vectors @ qvec), kind="stable")[:k]]
+        if len(allowed) >= k:  # exact: SQLite's float16 vectors, whatever FAISS's codes
+            parts = list(gen.store.iter_vectors(allowed.tolist()))
+            found = np.concatenate([i for i, _ in parts])
+            vectors = np.concatenate([v for _, v in parts])
+            top = found[np.argsort(-(vectors @ qvec), kind="stable")[:k]]
             got, _ = gen.vectors.search(qvec, k, restrict=allowed)
             window.append(len(set(top.tolist()) & set(got.tolist())) / k)
     return (round(float(np.mean(whole)), 4),

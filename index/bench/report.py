@@ -15,6 +15,7 @@ def render(report: dict[str, Any]) -> str:
         f"({m.get('faiss_build', '?')}), torch {m.get('torch', '?')} "
         f"({m.get('torch_threads', '?')} threads), SQLite {m['sqlite']}; load average "
         f"{_load(m.get('load_average'))} at start, {_load(m.get('load_average_end'))} at end.",
+        _model_line(report.get("model")),
         f"Corpus: {report['corpus']}; {report['questions']} questions; "
         f"run took {report['seconds']:.0f} s.",
         "",
@@ -52,6 +53,14 @@ def render(report: dict[str, Any]) -> str:
         lines.append("EXPLAIN QUERY PLAN: every SQLite query of a question uses an index "
                      "(FTS5, primary key or secondary index) at every size.")
     return "\n".join(lines)
+
+
+def _model_line(model: dict[str, Any] | None) -> str:
+    if not model:
+        return "Model: ?"
+    return (f"Model: {model['name']} ({model['dim']}-d, "
+            f"`NEWSBOT_EMBEDDING_MODEL={model['setting']}`); recall is measured for its own "
+            "query vectors.")
 
 
 def _load(values: list[float] | None) -> str:

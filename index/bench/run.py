@@ -81,6 +81,7 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
         facts["load_average_end"] = load_average()
         report: dict[str, Any] = {
             "command": options.command,
+            "model": model_facts(settings.embedding_model, embedder),
             "machine": facts,
             "corpus": corpus,
             "questions": len(questions),
@@ -95,6 +96,15 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
     finally:
         if not options.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def model_facts(name: str, embedder: Embedder) -> dict[str, Any]:
+    """The embedding model measured: its setting value, its name and its dimension."""
+    from index.modelzoo import PROFILES
+
+    profile = PROFILES.get(name)
+    label = profile.description.split()[0] if profile else Path(embedder.path).name
+    return {"setting": name, "name": label, "dim": embedder.dim}
 
 
 def _measure_size(size: int, seed_db: Path, questions: list[Any], settings: IndexSettings,

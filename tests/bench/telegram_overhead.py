@@ -289,6 +289,7 @@ async def measure(
     from bot.settings import Settings
     from index.api import Index
     from index.bench.machine import load_average
+    from index.bench.run import model_facts
     from tests.e2e.fake_bot_api import FakeBotApi, User
 
     def note(message: str) -> None:
@@ -434,6 +435,7 @@ async def measure(
         "questions": len(samples),
         "articles": ingested.articles_new,
         "chunks": ingested.chunks_embedded,
+        "model": model_facts(settings.embedding_model, index.embedder),
         "machine": {
             "cores": os.cpu_count(),
             "load_average": load_start,
@@ -481,7 +483,8 @@ def render(report: dict[str, Any]) -> str:
         f"Telegram overhead: {report['questions']} questions, each asked directly and through "
         f"the fake Bot API server (python-telegram-bot {machine['python_telegram_bot']}, "
         "long polling over HTTP on 127.0.0.1); index of "
-        f"{report['articles']} articles ({report['chunks']} chunks).",
+        f"{report['articles']} articles ({report['chunks']} chunks); model "
+        f"{report['model']['name']} ({report['model']['dim']}-d).",
         f"Machine: {machine['cores']} cores; load average "
         f"{'/'.join(f'{x:.1f}' for x in load)} at start, "
         f"{'/'.join(f'{x:.1f}' for x in load_end)} at end; run took {report['seconds']} s.",

@@ -19,6 +19,8 @@ def test_quick_bench_reports_every_measure(settings, embedder) -> None:
     machine = report["machine"]
     assert machine["cores"] >= 1 and isinstance(machine["flags"], list)
     assert {"faiss", "sqlite", "load_average", "load_average_end"} <= machine.keys()
+    # the suite runs on MiniLM (tests/conftest.py); the report names the model it measured
+    assert report["model"] == {"setting": "minilm", "name": "all-MiniLM-L6-v2", "dim": 384}
 
     ing = report["ingest"]
     assert ing["chunks"] > 0 and ing["same_chunks"] and ing["chunks_embedded"] == ing["chunks"]
@@ -40,6 +42,7 @@ def test_quick_bench_reports_every_measure(settings, embedder) -> None:
     assert "ingest ≥ 0.9× bare encode" in names and all("met" in t for t in report["targets"])
     table = render(report)
     assert "| 10,000 | flat fp16 |" in table and "re-ingest" in table
+    assert "Model: all-MiniLM-L6-v2 (384-d, `NEWSBOT_EMBEDDING_MODEL=minilm`)" in table
     json.dumps(report)  # --json prints it as one object
 
 

@@ -25,6 +25,7 @@ async def test_three_questions_measured_both_ways(embedder: Any, tmp_path: Path)
 
     assert report["questions"] == 3 and len(report["samples"]) == 3
     assert report["articles"] >= 5 and report["chunks"] >= report["articles"]
+    assert report["model"]["name"] == "all-MiniLM-L6-v2"  # the suite's model (conftest)
     for sample in report["samples"]:
         assert sample["reply_citations"] >= 1, sample  # a cited answer, not "nothing found"
         assert sample["ask_citations"] >= 1, sample
@@ -47,6 +48,7 @@ async def test_three_questions_measured_both_ways(embedder: Any, tmp_path: Path)
 
     table = render(report)
     assert f"| {TARGET_NAME} |" in table and "| `ask`:" in table and "throttled: 0" in table
+    assert "model all-MiniLM-L6-v2 (384-d)" in table
     json.dumps(report)  # --json prints it as one object
 
 

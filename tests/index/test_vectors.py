@@ -1,6 +1,7 @@
-"""The FAISS layer: both layouts (exact flat, IVF) search, restrict, remove, reconstruct and
-survive a save/load; the layout follows the size; a generation relays itself out and stays
-in agreement with SQLite through deletions. No model needed: vectors are made up here."""
+"""The FAISS layer: both layouts (exact flat, IVF with float16 or 8-bit codes) search,
+restrict, remove, reconstruct and survive a save/load; the layout and the codes follow the
+size; a generation relays itself out and stays in agreement with SQLite through deletions.
+No model needed: vectors are made up here."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from index import vectors as vmod
 from index.generation import VECTORS_NAME, Generation
 from index.models import Article, Chunk
 from index.store import PendingArticle
-from index.vectors import VectorIndex, ivf_lists, layout_for
+from index.vectors import VectorIndex, ivf_codes, ivf_lists, layout_for
 
 DIM = 16
 
@@ -48,17 +49,72 @@ def _exact(x: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int,
     return set(ids[np.argsort(-scores, kind="stable")[:k]].tolist())
 
 
-@pytest.fixture(params=["flat", "ivf"])
+def _tol(vi: VectorIndex) -> float:
+    """How far a stored vector may be from the original: float16 rounding, or one 8-bit
+    step of a dimension's range (the made-up vectors span about [-1, 1])."""
+    return 2e-2 if vi.codes == "sq8" else 1e-3
+
+
+class _Copies:
+    """What SQLite is to a generation: the exact vector of every live chunk id, kept in
+    step with the index's adds and removes (``VectorIndex.exact``)."""
+
+    def __init__(self, vi: VectorIndex, ids: np.ndarray, x: np.ndarray) -> None:
+        self.rows = dict(zip(ids.tolist(), x, strict=True))
+        add, remove = vi.add, vi.remove
+
+        def add_both(new_ids, vectors) -> None:
+            self.rows.update(zip(np.asarray(new_ids).tolist(), vectors, strict=True))
+            add(new_ids, vectors)
+
+        def remove_both(gone) -> int:
+            for i in np.asarray(gone).tolist():
+                self.rows.pop(i, None)
+            return remove(gone)
+
+        vi.add, vi.remove = add_both, remove_both  # type: ignore[method-assign]
+        vi.exact = self
+
+    def __call__(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found = [i for i in np.asarray(ids).tolist() if i in self.rows]
+        rows = [self.rows[i] for i in found] or [np.zeros((0, DIM), np.float32)]
+        return np.asarray(found, dtype=np.int64), np.vstack(rows)
+
+
+@pytest.fixture(params=["flat fp16", "ivf fp16", "ivf sq8"])
 def built(request, monkeypatch):
-    vi, ids, x = _build(3000, monkeypatch, flat_max=100_000 if request.param == "flat" else 1000)
-    assert vi.layout == request.param
+    layout, codes = request.param.split()
+    if codes == "sq8":  # 3000 × 16 dims × 2 B = 96,000 B of float16 codes: over budget
+        monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 50_000)
+    vi, ids, x = _build(3000, monkeypatch, flat_max=100_000 if layout == "flat" else 1000)
+    assert vi.layout == layout and vi.codes == codes
+    _Copies(vi, ids, x)  # as a generation attaches SQLite
+    assert vi.reranks == (codes == "sq8")
     return vi, ids, x
 
 
 def test_layout_follows_size() -> None:
     assert layout_for(vmod.FLAT_MAX) == "flat" and layout_for(vmod.FLAT_MAX + 1) == "ivf"
     assert ivf_lists(100_000) == 512 and ivf_lists(1_000_000) == 2048
-    assert VectorIndex(DIM).describe() == "flat fp16"
+    assert VectorIndex(DIM).describe() == "flat fp16" and VectorIndex(DIM).codes == "fp16"
+
+
+def test_ivf_codes_follow_count_times_dim() -> None:
+    # float16 while count·dim·2 bytes fit the budget, 8-bit beyond
+    fits = vmod.FP16_CODE_BUDGET // (2 * 768)
+    assert ivf_codes(fits, 768) == "fp16" and ivf_codes(fits + 1, 768) == "sq8"
+    assert ivf_codes(1_000_000, 384) == "fp16"  # MiniLM at 1M: 0.75 GiB, lossless
+    assert ivf_codes(1_000_000, 768) == "sq8"  # mpnet at 1M: 1.5 GiB would not fit
+    assert ivf_codes(100_000, 768) == "fp16"
+
+
+def test_build_picks_the_codes(monkeypatch) -> None:
+    monkeypatch.setattr(vmod, "FLAT_MAX", 1000)
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 3000 * DIM * 2)
+    assert _build(3000)[0].describe().endswith("fp16 nprobe 64")
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 3000 * DIM * 2 - 1)
+    vi = _build(3000)[0]
+    assert vi.codes == "sq8" and vi.describe() == f"ivf{vi.index.nlist} sq8 nprobe 64"
 
 
 def test_search_finds_exact_neighbours(built) -> None:
@@ -66,7 +122,7 @@ def test_search_finds_exact_neighbours(built) -> None:
     hits = [len(set(vi.search(q, 10)[0].tolist()) & _exact(x, ids, q, 10)) / 10 for q in x[:50]]
     assert np.mean(hits) >= (1.0 if vi.layout == "flat" else 0.95)
     got, scores = vi.search(x[5], 3)
-    assert got[0] == ids[5] and scores[0] == pytest.approx(1.0, abs=1e-3)
+    assert got[0] == ids[5] and scores[0] == pytest.approx(1.0, abs=_tol(vi))
     assert list(scores) == sorted(scores, reverse=True)
 
 
@@ -92,10 +148,15 @@ def test_removed_ids_are_never_returned_and_reconstruct_works(built) -> None:
     assert sorted(vi.ids().tolist()) == sorted(ids[100:].tolist())
     found, rows = vi.reconstruct(np.array([ids[200], ids[0], ids[300]]))  # ids[0] is gone
     assert found.tolist() == [ids[200], ids[300]]
-    np.testing.assert_allclose(rows, x[[200, 300]], atol=1e-3)
+    np.testing.assert_allclose(rows, x[[200, 300]], atol=_tol(vi))
     # answer.py and search.py reconstruct through the raw FAISS index by chunk id
-    np.testing.assert_allclose(vi.index.reconstruct(int(ids[250])), x[250], atol=1e-3)
-    np.testing.assert_allclose(vi.index.reconstruct_batch(ids[250:252]), x[250:252], atol=1e-3)
+    np.testing.assert_allclose(vi.index.reconstruct(int(ids[250])), x[250], atol=_tol(vi))
+    np.testing.assert_allclose(vi.index.reconstruct_batch(ids[250:252]), x[250:252],
+                               atol=_tol(vi))
+    # an update: the id comes back with a new vector, found by search and reconstruct
+    vi.add(ids[:1], x[1000:1001])
+    assert vi.search(x[1000], 2)[0].tolist()[0] in (ids[0], ids[1000])
+    np.testing.assert_allclose(vi.index.reconstruct(int(ids[0])), x[1000], atol=_tol(vi))
 
 
 def test_save_and_load_keep_the_layout(built, tmp_path: Path) -> None:
@@ -105,7 +166,7 @@ def test_save_and_load_keep_the_layout(built, tmp_path: Path) -> None:
     back = VectorIndex.load(path, DIM)
     assert back is not None and back.describe() == vi.describe() and back.ntotal == vi.ntotal
     assert back.search(x[9], 5)[0].tolist() == vi.search(x[9], 5)[0].tolist()
-    np.testing.assert_allclose(back.index.reconstruct(int(ids[9])), x[9], atol=1e-3)
+    np.testing.assert_allclose(back.index.reconstruct(int(ids[9])), x[9], atol=_tol(vi))
     assert VectorIndex.load(path, DIM + 1) is None
 
 
@@ -130,6 +191,45 @@ def test_relayout_thresholds(monkeypatch) -> None:
     assert not ivf.needs_relayout()
     ivf.remove(ids[:2600])
     assert ivf.needs_relayout()  # shrank below FLAT_BACK: back to exact search
+
+
+def test_8bit_candidates_are_rescored_exactly(monkeypatch) -> None:
+    monkeypatch.setattr(vmod, "FLAT_MAX", 1000)
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 1000)
+    vi, ids, x = _build(3000)
+    queries = _clustered(40, seed=9)
+
+    def recall(index: VectorIndex) -> float:
+        return float(np.mean([len(set(index.search(q, 10)[0].tolist()) & _exact(x, ids, q, 10))
+                              / 10 for q in queries]))
+
+    alone = recall(vi)  # FAISS scores from 8-bit codes
+    got, scores = vi.search(queries[0], 10)
+    assert not np.allclose(scores, x[(got - 7) // 3] @ queries[0], atol=1e-6)
+    _Copies(vi, ids, x)
+    got, scores = vi.search(queries[0], 10)
+    np.testing.assert_allclose(scores, x[(got - 7) // 3] @ queries[0], rtol=0, atol=1e-6)
+    assert list(scores) == sorted(scores, reverse=True)
+    assert recall(vi) >= max(alone, 0.95)
+    allowed = ids[::20]  # a small window is scored from the exact copies too
+    got, scores = vi.search(queries[1], 5, restrict=allowed)
+    assert set(got.tolist()) == _exact(x, ids, queries[1], 5, allowed)
+
+
+def test_relayout_when_codes_no_longer_fit(monkeypatch) -> None:
+    monkeypatch.setattr(vmod, "FLAT_MAX", 1000)
+    monkeypatch.setattr(vmod, "FLAT_BACK", 500)
+    fp16_bytes = 3000 * DIM * 2
+    ivf, _, _ = _build(3000)
+    assert ivf.codes == "fp16" and not ivf.needs_relayout()
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", fp16_bytes - 1)
+    assert ivf.needs_relayout()  # grew past the budget: rebuild with 8-bit codes
+    sq8, ids, _ = _build(3000)
+    assert sq8.codes == "sq8" and not sq8.needs_relayout()
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 2 * fp16_bytes - 1)
+    assert not sq8.needs_relayout()  # fits again, but not by a margin: no flip-flop
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 2 * fp16_bytes)
+    assert sq8.needs_relayout()  # half the budget: back to float16
 
 
 # -- a generation relays itself out and stays consistent -------------------------------------
@@ -179,6 +279,39 @@ def test_generation_relays_out_and_reconciles(tmp_path: Path, monkeypatch) -> No
         assert reopened.vectors.search(x[17], 1)[0].tolist() == [new_id]
     finally:
         reopened.close()
+
+
+def test_generation_moves_to_8bit_codes_and_stays_consistent(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    monkeypatch.setattr(vmod, "FLAT_MAX", 600)
+    monkeypatch.setattr(vmod, "FLAT_BACK", 300)
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 900 * DIM * 2)
+    gen = Generation.open(tmp_path / "gen", DIM, "test-model")
+    try:
+        x = _clustered(1000, seed=6)
+        ids = _write(gen, [_article(n) for n in range(800)], x[:800])
+        gen.relayout()
+        assert gen.vectors.describe().endswith("fp16 nprobe 64") and gen.check() == []
+        more = _write(gen, [_article(n) for n in range(800, 1000)], x[800:])
+        assert gen.vectors.needs_relayout()  # 1000 × 16 × 2 B is over the budget
+        gen.relayout()
+        assert gen.vectors.codes == "sq8" and gen.vectors.reranks and gen.check() == []
+        got, scores = gen.vectors.search(x[900], 3)  # re-scored from SQLite's float16 copies
+        assert got[0] == more[100] and scores[0] == pytest.approx(float(x[900] @ x[900]), abs=1e-3)
+        # replacing and deleting still reach FAISS
+        newer = _article(17)
+        newer.replaces = gen.store.find_key("key-17")
+        newer.body_hash = "hash-17b"
+        [new_id] = _write(gen, [newer], x[17:18])
+        assert ids[17] not in gen.vectors.ids() and new_id in gen.vectors.ids()
+        assert gen.vectors.search(x[17], 1)[0].tolist() == [new_id]
+        assert gen.vectors.remove(more[:5]) == 5
+        assert not set(gen.vectors.search(x[800], 10)[0].tolist()) & set(more[:5].tolist())
+        gen.save_vectors()
+        back = VectorIndex.load(gen.dir / VECTORS_NAME, DIM)
+        assert back is not None and back.describe() == gen.vectors.describe()
+    finally:
+        gen.close()
 
 
 # -- publication days in memory agree with SQLite ---------------------------------------------
