@@ -280,12 +280,7 @@ class VectorIndex:
         selector scan only for small sets)."""
         if self.reranks:  # 8-bit codes: score the float16 copies instead
             return self._score_exactly(query, k, ids)
-        found, vectors = self.reconstruct(ids)
-        if len(found) == 0:
-            return found, np.zeros(0, dtype=np.float32)
-        scores = vectors @ query
-        top = np.argsort(-scores, kind="stable")[:k]
-        return found[top], scores[top].astype(np.float32)
+        return _best(query, k, *self.reconstruct(ids))
 
     def _score_exactly(self, query: np.ndarray, k: int, ids: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -294,12 +289,7 @@ class VectorIndex:
         assert self.exact is not None
         if len(ids) == 0:
             return ids, np.zeros(0, dtype=np.float32)
-        found, vectors = self.exact(ids)
-        if len(found) == 0:
-            return found, np.zeros(0, dtype=np.float32)
-        scores = vectors @ query
-        top = np.argsort(-scores, kind="stable")[:k]
-        return found[top], scores[top].astype(np.float32)
+        return _best(query, k, *self.exact(ids))
 
     def reconstruct(self, ids: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(ids found, their float32 vectors as FAISS stores them: exact for float16 codes,
@@ -345,6 +335,16 @@ def _codes_of(index: faiss.Index) -> str:
             return "fp32"
         qtype = inner.sq.qtype
     return next((name for name, q in _QTYPES.items() if q == qtype), f"qt{qtype}")
+
+
+def _best(query: np.ndarray, k: int, found: np.ndarray, vectors: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` of ``found`` whose ``vectors`` score highest against ``query``."""
+    if len(found) == 0:
+        return found, np.zeros(0, dtype=np.float32)
+    scores = vectors @ query
+    top = np.argsort(-scores, kind="stable")[:k]
+    return found[top], scores[top].astype(np.float32)
 
 
 def fsync_dir(directory: Path) -> None:
