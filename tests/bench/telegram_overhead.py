@@ -290,6 +290,7 @@ async def measure(
     from index.api import Index
     from index.bench.machine import load_average
     from index.bench.run import model_facts
+    from tests.e2e.lifecycle import halt, launch
     from tests.e2e.fake_bot_api import FakeBotApi, User
 
     def note(message: str) -> None:
@@ -326,14 +327,7 @@ async def measure(
             application = build_application(settings, index, sources=[str(SAMPLES)])
             # What Application.run_polling does (its defaults: no poll interval, 10 s long
             # polls), in this event loop. post_init loads the model.
-            await application.initialize()
-            if application.post_init is not None:
-                await application.post_init(application)
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0, timeout=10, allowed_updates=ALLOWED_UPDATES
-            )
-            await application.start()
+            await launch(application, poll_timeout=10, allowed_updates=ALLOWED_UPDATES)
 
             users = [User(810_000 + n, f"Bench{n}", f"bench_reader_{n}") for n in range(USERS)]
             chats = {user.id: api.private_chat(user) for user in users}
@@ -414,13 +408,7 @@ async def measure(
             ]
         finally:
             if application is not None:
-                if application.updater is not None and application.updater.running:
-                    await application.updater.stop()
-                if application.running:
-                    await application.stop()
-                await application.shutdown()
-                if application.post_shutdown is not None:
-                    await application.post_shutdown(application)
+                await halt(application)
             api.stop()
             index.close()
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from telegram import Update
 
 from bot.alert_jobs import AlertServices, AlertTimings
 from bot.app import BotApplication, build_application
@@ -25,6 +24,7 @@ from index.api import Index
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.conftest import ADMIN
 from tests.e2e.fake_bot_api import Chat, FakeBotApi, SentMessage, User
+from tests.e2e.lifecycle import halt, launch
 
 ANONYMOUS = User(1087968824, "Group", "GroupAnonymousBot", is_bot=True)
 FAST = AlertTimings(feed_interval=0.5, send_interval=0.3, feed_max_backoff=4.0,
@@ -103,29 +103,6 @@ class AlertBot:
 
 
 AlertBotStarter = Callable[..., Awaitable[AlertBot]]
-
-
-async def launch(application: BotApplication) -> None:
-    """What ``Application.run_polling`` does before it idles, in the test's event loop."""
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0, timeout=1,
-                                            allowed_updates=Update.ALL_TYPES)
-    await application.start()
-
-
-async def halt(application: BotApplication) -> None:
-    """Stop it the way ``run_polling`` does (jobs, polling, then shutdown hooks)."""
-    assert application.updater is not None
-    if application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await application.shutdown()
-    if application.post_shutdown is not None:
-        await application.post_shutdown(application)
 
 
 @pytest_asyncio.fixture

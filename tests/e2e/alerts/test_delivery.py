@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from tests.e2e.alerts.conftest import AlertBot, AlertBotStarter, halt
+from tests.e2e.alerts.conftest import AlertBot, AlertBotStarter
+from tests.e2e.lifecycle import halt
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import (
     SEED_RETOLD,
