@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from index import hubness
 from index.answer import compose
 from index.embed import Embedder
 from index.generation import (
@@ -93,6 +94,7 @@ class Index:
             gen = Generation.open(directory, embedder.dim, settings.embedding_model)
         except ModelChanged as exc:
             gen = _reembed(settings, embedder, directory, exc)
+        hubness.backfill(gen, story_similarity=float(settings.same_story_similarity or 1.0))
         return cls(settings, embedder, gen)
 
     @property

@@ -15,6 +15,7 @@ from index.settings import IndexSettings
 
 class Scored(Protocol):
     dense: float | None
+    hub: float  # subtracted from dense for ranking (index.hubness)
     dense_rank: int | None
     bm25: float | None
     keyword_rank: int | None
@@ -36,8 +37,13 @@ def reciprocal_rank_fusion(
     return scores
 
 
+def ranking_dense(c: Scored) -> float:
+    """The similarity a candidate is ranked by: cosine less its hub penalty."""
+    return (c.dense if c.dense is not None else 0.0) - c.hub
+
+
 class WeightedFusion:
-    """score = cosine + keyword_weight · bm25 / max(bm25 among candidates)."""
+    """score = cosine − hub penalty + keyword_weight · bm25 / max(bm25 among candidates)."""
 
     def __init__(self, keyword_weight: float) -> None:
         self.keyword_weight = keyword_weight
@@ -46,7 +52,7 @@ class WeightedFusion:
         best = max((c.bm25 for c in cands if c.bm25 is not None), default=0.0)
         for c in cands:
             kw = (c.bm25 / best) if (c.bm25 is not None and best > 0) else 0.0
-            c.score = (c.dense if c.dense is not None else 0.0) + self.keyword_weight * kw
+            c.score = ranking_dense(c) + self.keyword_weight * kw
 
 
 class RankFusion:
@@ -57,7 +63,7 @@ class RankFusion:
         self.keyword_weight = keyword_weight
 
     def score(self, cands: Sequence[Scored]) -> None:
-        dense = sorted((c for c in cands if c.dense is not None), key=lambda c: -(c.dense or 0))
+        dense = sorted((c for c in cands if c.dense is not None), key=lambda c: -ranking_dense(c))
         kw = sorted((c for c in cands if c.bm25 is not None), key=lambda c: -(c.bm25 or 0))
         scores = reciprocal_rank_fusion(
             [[id(c) for c in dense], [id(c) for c in kw]], k=self.k,

@@ -28,6 +28,7 @@ from itertools import chain
 
 import numpy as np
 
+from index import hubness
 from index.chunkdays import day_number
 from index.chunking import chunk_article
 from index.embed import Embedder
@@ -93,6 +94,7 @@ class Ingestor:
         self._last_save = time.monotonic()
         self._bar = None
         self.seen = 0  # articles and problems considered so far (for progress)
+        self._story_similarity = float(settings.same_story_similarity or 1.0)
 
     def run(self, sources: Iterable[str], *, progress: bool = False) -> IngestReport:
         started = time.monotonic()
@@ -231,6 +233,8 @@ class Ingestor:
             self.gen.vectors.remove(removed)
             self.gen.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
             self.gen.dirty = True
+        hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
+                       story_similarity=self._story_similarity)
         self.gen.note_written(np.asarray(new_ids, dtype=np.int64), [
             day_number(item.article.published_at) for item in batch for _ in item.chunks],
             removed)

@@ -43,6 +43,13 @@ MIGRATIONS: list[str] = [
         title, text, tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
+    # 2: each chunk's similarities to its nearest neighbours in other stories (index.hubness).
+    """
+    CREATE TABLE neighbours (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+        sims BLOB NOT NULL  -- float16, best first
+    );
+    """,
 ]
 
 

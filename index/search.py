@@ -1,7 +1,8 @@
 """Retrieval: candidates by meaning (FAISS) and by words (BM25 over FTS5), fused per article,
 then shaped by dates.
 
-Every candidate article gets its best chunk similarity (``dense``) and its best BM25 score
+Every candidate article gets its best chunk similarity (``dense``), less a penalty for
+sitting in a crowded neighbourhood (``hub``, see ``index.hubness``), and its best BM25 score
 normalized by the best in the candidate set (``keyword``); the fusion (``index.fusion``)
 combines them. Dates then act in three ways, all relative to the day the question was
 asked: articles published after it do not exist yet; an explicit calendar phrase ("in March
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from index import hubness
 from index.embed import Embedder
 from index.fusion import make_fusion
 from index.generation import Generation
@@ -43,6 +45,8 @@ class Candidate:
     bm25: float | None = None  # higher is better (negated FTS5 bm25)
     keyword_rank: int | None = None
     chunk_ids: list[int] = field(default_factory=list)
+    best_chunk: int | None = None  # the chunk ``dense`` was measured on
+    hub: float = 0.0  # hub penalty (λ · density of the best chunk), taken off ``dense``
     published: dt.date | None = None
     score: float = 0.0
 
@@ -103,6 +107,7 @@ class Retriever:
         drange = self._strict_filter(cands, drange)
         if drange is not None and drange.strict:
             cands = {a: c for a, c in cands.items() if c.published and drange.contains(c.published)}
+        self._hub_penalty(gen, cands.values())
         self.fusion.score(list(cands.values()))
         self._date_shape(cands.values(), drange, asked_at)
 
@@ -133,6 +138,7 @@ class Retriever:
                 c = cands[article_id] = Candidate(article_id)
             if c.dense is None or score > c.dense:
                 c.dense = score
+                c.best_chunk = cid
             if c.dense_rank is None:
                 rank += 1
                 c.dense_rank = rank
@@ -188,7 +194,20 @@ class Retriever:
         sims = dict(zip(all_ids, (vecs @ qvec).tolist(), strict=True))
         for article_id, ids in by_article.items():
             if ids:
-                cands[article_id].dense = max(sims[i] for i in ids)
+                best = max(ids, key=sims.__getitem__)
+                cands[article_id].dense = sims[best]
+                cands[article_id].best_chunk = best
+
+    def _hub_penalty(self, gen: Generation, cands) -> None:
+        """λ · the best chunk's neighbour density (``index.hubness``), for ranking only."""
+        s = self.settings
+        if s.hub_penalty <= 0:
+            return
+        best = [c.best_chunk for c in cands if c.best_chunk is not None]
+        density = hubness.densities(gen, best, s.hub_neighbours)
+        for c in cands:
+            if c.best_chunk is not None:
+                c.hub = s.hub_penalty * density.get(c.best_chunk, 0.0)
 
     def _strict_filter(self, cands: dict[int, Candidate], drange: DateRange | None
                        ) -> DateRange | None:

@@ -89,6 +89,10 @@ class IndexSettings(BaseSettings):
     recency_window_days: int = Field(30, ge=1)
     date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
     date_filter_margin: float = Field(0.05, ge=0.0, le=2.0)
+    hub_penalty: float = Field(
+        0.5, ge=0.0, le=2.0,
+        description="λ in cosine − λ·(mean cosine of a passage's k nearest other stories).")
+    hub_neighbours: int = Field(10, ge=1, le=20)
     # Cosine thresholds: empty means the value calibrated for the model (index.modelzoo).
     min_relevance: float | None = Field(None, ge=-1.0, le=1.0)
     citation_floor: float | None = Field(None, ge=-1.0, le=1.0)

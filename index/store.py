@@ -264,14 +264,13 @@ class Store:
 
     def chunk_articles(self, chunk_ids: Sequence[int]) -> dict[int, int]:
         """chunk id → article id."""
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        with self.lock:
-            rows = self.conn.execute(
-                f"SELECT id, article_id FROM chunks WHERE id IN ({marks})",
-                [int(i) for i in chunk_ids]).fetchall()
-        return dict(rows)
+        out: dict[int, int] = {}
+        for part in _parts(chunk_ids):
+            marks = ",".join("?" * len(part))
+            with self.lock:
+                out.update(self.conn.execute(
+                    f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", part).fetchall())
+        return out
 
     def chunk_ids_of(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
         """article id → its chunk ids."""
@@ -304,15 +303,63 @@ class Store:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def published_dates(self, article_ids: Sequence[int]) -> dict[int, dt.date | None]:
-        if not article_ids:
-            return {}
-        marks = ",".join("?" * len(article_ids))
+        out: dict[int, dt.date | None] = {}
+        for part in _parts(article_ids):
+            marks = ",".join("?" * len(part))
+            with self.lock:
+                rows = self.conn.execute(
+                    f"SELECT id, published_at FROM articles WHERE id IN ({marks})",
+                    part).fetchall()
+            out.update((a, dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows)
+        return out
+
+    # -- neighbour densities (index.hubness) -------------------------------------------------
+    def neighbours(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """chunk id → similarities to its nearest neighbours in other stories, best first."""
+        out: dict[int, np.ndarray] = {}
+        for part in _parts(chunk_ids):
+            marks = ",".join("?" * len(part))
+            with self.lock:
+                rows = self.conn.execute(
+                    f"SELECT chunk_id, sims FROM neighbours WHERE chunk_id IN ({marks})",
+                    part).fetchall()
+            out.update((c, np.frombuffer(b, dtype=np.float16).astype(np.float32))
+                       for c, b in rows)
+        return out
+
+    def put_neighbours(self, own: dict[int, list[float]], merged: dict[int, list[float]],
+                       keep: int) -> None:
+        """Write the lists in ``own`` (whole) and merge the similarities in ``merged`` into
+        the lists those chunks already have (a chunk without one is left for the backfill),
+        keeping the best ``keep``; one transaction."""
+        def blob(sims: list[float] | np.ndarray) -> bytes:
+            best = np.sort(np.asarray(sims, dtype=np.float32))[::-1][:keep]
+            return best.astype(np.float16).tobytes()
+
+        current = self.neighbours(list(merged))
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(
+                    "INSERT OR REPLACE INTO neighbours (chunk_id, sims) "
+                    "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
+                    [(c, blob(v), c) for c, v in own.items()])
+                cur.executemany(
+                    "UPDATE neighbours SET sims = ? WHERE chunk_id = ?",
+                    [(blob(np.concatenate([current[c], np.asarray(v, np.float32)])), c)
+                     for c, v in merged.items() if c in current])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def chunks_without_neighbours(self) -> np.ndarray:
         with self.lock:
             rows = self.conn.execute(
-                f"SELECT id, published_at FROM articles WHERE id IN ({marks})",
-                [int(a) for a in article_ids]).fetchall()
-        return {a: (dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows}
-
+                "SELECT id FROM chunks WHERE id NOT IN (SELECT chunk_id FROM neighbours) "
+                "ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     # -- alerts: new articles and their vectors ----------------------------------------------
     def max_article_id(self) -> int:
@@ -348,6 +395,13 @@ class Store:
         if not rows:
             return chunks, np.zeros((0, 0), dtype=np.float32)
         return chunks, _unpack([(r[0], r[5]) for r in rows])[1]
+
+
+def _parts(values: Sequence[int], size: int = 10_000) -> Iterator[list[int]]:
+    """``values`` as int lists short enough for one ``IN (...)`` (SQLite caps parameters)."""
+    values = [int(v) for v in values]
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

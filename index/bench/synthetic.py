@@ -56,6 +56,7 @@ class _Seed:
     vectors: np.ndarray  # float32, one per real chunk
     titles: list[str]
     chunks_per_article: np.ndarray
+    neighbours: list[bytes | None]  # per real chunk: its hub-density list (index.hubness)
 
 
 def build(seed_db: Path, data_dir: Path, target: int, *, dim: int, model: str,
@@ -93,6 +94,8 @@ def _copy_seed(conn: sqlite3.Connection, seed_db: Path) -> int:
                      "FROM seed.chunks")
         conn.execute("INSERT INTO chunks_fts (rowid, title, text) SELECT c.id, a.title, c.text "
                      "FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
+        conn.execute("INSERT INTO neighbours (chunk_id, sims) SELECT chunk_id, sims "
+                     "FROM seed.neighbours")
         conn.execute("COMMIT")
     finally:
         conn.execute("DETACH DATABASE seed")
@@ -108,7 +111,10 @@ def _read_seed(conn: sqlite3.Connection) -> _Seed:
     titles = [t for (t,) in conn.execute("SELECT title FROM articles") if t] or ["News"]
     counts = np.array([n for (n,) in conn.execute(
         "SELECT count(*) FROM chunks GROUP BY article_id")], dtype=np.int64)
-    return _Seed(sentences, [s for group in sentences for s in group], vectors, titles, counts)
+    lists = dict(conn.execute("SELECT chunk_id, sims FROM neighbours"))
+    neighbours = [lists.get(i) for (i,) in conn.execute("SELECT id FROM chunks ORDER BY id")]
+    return _Seed(sentences, [s for group in sentences for s in group], vectors, titles, counts,
+                 neighbours)
 
 
 def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
@@ -121,7 +127,7 @@ def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
         block = min(BLOCK_CHUNKS, count - made)
         base = rng.integers(0, len(seed.sentences), block)
         vectors = _vectors(seed.vectors, base, rng)
-        articles, chunks, fts = [], [], []
+        articles, chunks, fts, lists = [], [], [], []
         row = 0
         while row < block:
             article_id += 1
@@ -136,6 +142,11 @@ def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
                 chunks.append((chunk_id, article_id, ordinal, offset, offset + len(text), text,
                                vectors[row].tobytes()))
                 fts.append((chunk_id, title, text))
+                # A stand-in is near its base chunk's neighbours: it takes that density
+                # (computing a million neighbour lists would dwarf the benchmark).
+                sims = seed.neighbours[int(base[row])]
+                if sims is not None:
+                    lists.append((chunk_id, sims))
                 offset += len(text) + 1
                 row += 1
             day = _FIRST_DAY + dt.timedelta(days=int(rng.integers(_DAYS)))
@@ -149,6 +160,7 @@ def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
             conn.executemany(f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES "
                              "(?, ?, ?, ?, ?, ?, ?)", chunks)
             conn.executemany("INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)", fts)
+            conn.executemany("INSERT INTO neighbours (chunk_id, sims) VALUES (?, ?)", lists)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
