@@ -68,3 +68,16 @@ def test_recency_counts_from_the_period_named_and_from_today(dated: Index) -> No
         "Wheat harvest hit by heat wave")
     assert titles(dated, "How much did the heat wave cut the wheat harvest this week?")[0] == (
         "Heat wave cuts wheat harvest")
+
+
+def test_without_a_question_date_an_event_date_does_not_pull_in_that_period(
+        dated: Index) -> None:
+    """With no "today" (``newsbot eval`` without ``--as-of``), a demoted calendar filter must
+    not come back as a recency prior anchored at the period: July 2020 holds only the cotton
+    story, which gets the small in-period boost and not the prior's weight (0.8)."""
+    hits = dated.search("Which spyware was used against Downing Street in July 2020?", k=5)
+    assert hits[0].article.title == "Report: spyware targeted Downing Street phones"
+    cotton = next(h for h in hits if h.article.title == "Monsoon floods damage cotton in Sindh")
+    s = dated.settings
+    assert cotton.dense_score is not None
+    assert cotton.score - cotton.dense_score <= s.date_range_weight + s.keyword_weight + 1e-6
