@@ -233,8 +233,11 @@ class Ingestor:
             self.gen.vectors.remove(removed)
             self.gen.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
             self.gen.dirty = True
-        hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
-                       story_similarity=self._story_similarity)
+        try:
+            hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
+                           story_similarity=self._story_similarity)
+        except Exception as exc:  # the batch is stored; its densities wait for the next open
+            log.warning("neighbour densities not recorded (filled in at next open): %s", exc)
         self.gen.note_written(np.asarray(new_ids, dtype=np.int64), [
             day_number(item.article.published_at) for item in batch for _ in item.chunks],
             removed)

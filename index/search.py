@@ -236,7 +236,8 @@ class Retriever:
         whichever the question meant (anchoring at the period alone cost 0.6 % Hits@1 on the
         dev set). A period demoted to a boost names when something happened, not which
         stories to read: anchoring the prior there would undo the demotion (without a
-        question date it outweighed everything: dev Hits@1 0.728 → 0.731, Hits@3 0.891 → 0.894)."""
+        question date it outweighed everything; fixed: dev Hits@1 0.728 → 0.731, Hits@3
+        0.891 → 0.894)."""
         s = self.settings
         anchors = [asked_at] if asked_at is not None else []
         if (drange is not None and drange.strict and drange.end is not None

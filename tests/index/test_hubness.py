@@ -145,3 +145,26 @@ def test_search_ranks_by_cosine_less_the_penalty_and_keeps_the_raw_cosine(
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     finally:
         penalized.close()
+
+
+def test_a_failure_recording_densities_loses_nothing_and_heals_at_open(
+        settings: IndexSettings, embedder, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args, **kwargs) -> None:
+        raise OSError("disk full")
+
+    index = Index.open(settings, embedder=embedder)
+    with monkeypatch.context() as patch:
+        patch.setattr(hubness, "record", broken)
+        report = index.ingest([str(corpus_dir)])
+    assert report.chunks_embedded == index.stats().chunks > 0
+    assert "neighbour densities not recorded" in caplog.text
+    assert not stored_lists(index)  # nothing recorded...
+    assert index.search("policy rate", k=1)  # ...and the articles are searchable anyway
+    index.close()
+
+    reopened = Index.open(settings, embedder=embedder)
+    try:
+        assert_same_lists(stored_lists(reopened), brute_force(reopened))
+    finally:
+        reopened.close()
