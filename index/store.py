@@ -264,13 +264,18 @@ class Store:
 
     def chunk_articles(self, chunk_ids: Sequence[int]) -> dict[int, int]:
         """chunk id → article id."""
-        out: dict[int, int] = {}
-        for part in _parts(chunk_ids):
-            marks = ",".join("?" * len(part))
+        return dict(self._rows_in(
+            "SELECT id, article_id FROM chunks WHERE id IN ({marks})", chunk_ids))
+
+    def _rows_in(self, sql: str, ids: Sequence[int]) -> list[tuple]:
+        """Rows of ``sql``, whose ``{marks}`` is an ``IN`` list of ``ids`` (run in parts:
+        SQLite caps the parameters of one statement)."""
+        rows: list[tuple] = []
+        for part in _parts(ids):
             with self.lock:
-                out.update(self.conn.execute(
-                    f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", part).fetchall())
-        return out
+                rows.extend(self.conn.execute(
+                    sql.format(marks=",".join("?" * len(part))), part).fetchall())
+        return rows
 
     def chunk_ids_of(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
         """article id → its chunk ids."""
@@ -303,29 +308,16 @@ class Store:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def published_dates(self, article_ids: Sequence[int]) -> dict[int, dt.date | None]:
-        out: dict[int, dt.date | None] = {}
-        for part in _parts(article_ids):
-            marks = ",".join("?" * len(part))
-            with self.lock:
-                rows = self.conn.execute(
-                    f"SELECT id, published_at FROM articles WHERE id IN ({marks})",
-                    part).fetchall()
-            out.update((a, dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows)
-        return out
+        rows = self._rows_in(
+            "SELECT id, published_at FROM articles WHERE id IN ({marks})", article_ids)
+        return {a: (dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows}
 
     # -- neighbour densities (index.hubness) -------------------------------------------------
     def neighbours(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """chunk id → similarities to its nearest neighbours in other stories, best first."""
-        out: dict[int, np.ndarray] = {}
-        for part in _parts(chunk_ids):
-            marks = ",".join("?" * len(part))
-            with self.lock:
-                rows = self.conn.execute(
-                    f"SELECT chunk_id, sims FROM neighbours WHERE chunk_id IN ({marks})",
-                    part).fetchall()
-            out.update((c, np.frombuffer(b, dtype=np.float16).astype(np.float32))
-                       for c, b in rows)
-        return out
+        rows = self._rows_in(
+            "SELECT chunk_id, sims FROM neighbours WHERE chunk_id IN ({marks})", chunk_ids)
+        return {c: np.frombuffer(b, dtype=np.float16).astype(np.float32) for c, b in rows}
 
     def put_neighbours(self, own: dict[int, list[float]], merged: dict[int, list[float]],
                        keep: int) -> None:
