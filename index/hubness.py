@@ -9,16 +9,18 @@ the dev set (mpnet, k = 10, λ = 0.5) it lifted Hits@1 0.709 → 0.733 and Hits@
 without dates, and Hits@1 by ~0.01 with them; MiniLM gains the same (README "Answer
 quality"). Thresholds ("found", citation floor) stay on the raw cosine.
 
-Each chunk keeps the similarities of its nearest neighbours in *other stories* (up to
-``STORED`` of them, float16, best first) in the ``neighbours`` table. Chunks of the same
+Each chunk keeps its nearest neighbours in *other stories* (up to ``STORED`` of them: chunk
+ids and float16 cosines, best first) in the ``neighbours`` table. Chunks of the same
 article and retellings of the same story (cosine ≥ the same-story threshold, published
 within ``STORY_DAYS``) do not count: a story many outlets covered is news, not a hub.
 
 A new chunk's list comes from one batched FAISS search at ingest, and each older chunk it
 finds has the new similarity merged into its own list, so densities follow the corpus as it
-grows. (Not exactly: an old chunk can gain a neighbour that does not count the old one among
-its own nearest; and a deleted chunk's similarity stays in its neighbours' lists until the
-next rebuild — one stale value moves a density by at most 1/k of a cosine.) Chunks stored
+grows; a deleted chunk (an article replaced by its new version) is taken out of the lists it
+appears in, so a story updated ten times is not counted ten times. (Not exactly: an old
+chunk can gain a neighbour that does not count the old one among its own nearest, and keeps
+a deleted one that did not list it back until the next rebuild — one stale value moves a
+density by at most 1/k of a cosine.) Chunks stored
 before this table existed get their lists when the generation opens (``backfill``).
 """
 
@@ -55,11 +57,11 @@ def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
     article_of = gen.store.chunk_articles(involved.tolist())
     day_of = _days(gen, set(article_of.values()))
     fresh = set(ids.tolist())
-    own: dict[int, list[float]] = {}
-    merged: dict[int, list[float]] = defaultdict(list)
+    own: dict[int, list[tuple[int, float]]] = {}
+    merged: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for row, chunk in enumerate(ids.tolist()):
         article = article_of.get(chunk)
-        kept: list[float] = []
+        kept: list[tuple[int, float]] = []
         for other, sim in zip(found[row].tolist(), sims[row].tolist(), strict=True):
             if other < 0 or other == chunk:
                 continue
@@ -69,11 +71,12 @@ def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
             if sim >= story_similarity and _near(day_of.get(article), day_of.get(other_article)):
                 continue  # a retelling of the same story
             if len(kept) < STORED:
-                kept.append(sim)
+                kept.append((other, sim))
             if merge and other not in fresh:
-                merged[other].append(sim)
+                merged[other].append((chunk, sim))
         own[chunk] = kept
-    gen.store.put_neighbours(own, merged if merge else {}, STORED)
+    gen.store.put_neighbours({c: _arrays(v) for c, v in own.items()},
+                             {c: _arrays(v) for c, v in merged.items()}, STORED)
 
 
 def backfill(gen: Generation, *, story_similarity: float) -> int:
@@ -94,7 +97,12 @@ def densities(gen: Generation, chunk_ids: list[int], k: int) -> dict[int, float]
     """Mean similarity of each chunk's ``k`` nearest neighbours in other stories (0 for a
     chunk alone in its corner of the index); chunks without a list are left out."""
     return {chunk: (float(np.mean(sims[:k])) if len(sims) else 0.0)
-            for chunk, sims in gen.store.neighbours(chunk_ids).items()}
+            for chunk, sims in gen.store.neighbour_sims(chunk_ids).items()}
+
+
+def _arrays(pairs: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.array([p[0] for p in pairs], dtype=np.int64),
+            np.array([p[1] for p in pairs], dtype=np.float32))
 
 
 def _days(gen: Generation, articles: set[int]) -> dict[int, int | None]:

@@ -47,7 +47,8 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE neighbours (
         chunk_id INTEGER PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
-        sims BLOB NOT NULL  -- float16, best first
+        ids BLOB NOT NULL,  -- int64 chunk ids of the nearest, best first
+        sims BLOB NOT NULL  -- their cosines, float16
     );
     """,
 ]

@@ -152,6 +152,7 @@ class Store:
     def _delete_article(self, cur: sqlite3.Cursor, article_id: int) -> list[int]:
         ids = [r[0] for r in cur.execute(
             "SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+        self._forget_neighbours(ids)
         cur.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
         cur.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         cur.execute("DELETE FROM articles WHERE id = ?", (article_id,))
@@ -312,39 +313,64 @@ class Store:
             "SELECT id, published_at FROM articles WHERE id IN ({marks})", article_ids)
         return {a: (dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows}
 
-    # -- neighbour densities (index.hubness) -------------------------------------------------
-    def neighbours(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+    # -- neighbour lists (index.hubness) ----------------------------------------------------
+    def neighbour_sims(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """chunk id → similarities to its nearest neighbours in other stories, best first."""
         rows = self._rows_in(
             "SELECT chunk_id, sims FROM neighbours WHERE chunk_id IN ({marks})", chunk_ids)
         return {c: np.frombuffer(b, dtype=np.float16).astype(np.float32) for c, b in rows}
 
-    def put_neighbours(self, own: dict[int, list[float]], merged: dict[int, list[float]],
-                       keep: int) -> None:
-        """Write the lists in ``own`` (whole) and merge the similarities in ``merged`` into
-        the lists those chunks already have (a chunk without one is left for the backfill),
-        keeping the best ``keep``; one transaction."""
-        def blob(sims: list[float] | np.ndarray) -> bytes:
-            best = np.sort(np.asarray(sims, dtype=np.float32))[::-1][:keep]
-            return best.astype(np.float16).tobytes()
+    def neighbour_lists(self, chunk_ids: Sequence[int]) -> dict[int, Neighbours]:
+        """chunk id → (neighbour chunk ids, their similarities), best first."""
+        rows = self._rows_in(
+            "SELECT chunk_id, ids, sims FROM neighbours WHERE chunk_id IN ({marks})", chunk_ids)
+        return {c: (np.frombuffer(i, dtype=np.int64),
+                    np.frombuffer(b, dtype=np.float16).astype(np.float32)) for c, i, b in rows}
 
-        current = self.neighbours(list(merged))
+    def put_neighbours(self, own: dict[int, Neighbours], merged: dict[int, Neighbours],
+                       keep: int) -> None:
+        """Write the lists in ``own`` (whole) and merge the entries in ``merged`` into the
+        lists those chunks already have (a chunk without one is left for the backfill),
+        keeping the best ``keep`` — one entry per neighbour; one transaction."""
+        current = self.neighbour_lists(list(merged))
+        updates = []
+        for chunk, (ids, sims) in merged.items():
+            if chunk in current:
+                old_ids, old_sims = current[chunk]
+                updates.append((*_pack(np.concatenate([old_ids, ids]),
+                                       np.concatenate([old_sims, sims]), keep), chunk))
         with self.lock:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 cur.executemany(
-                    "INSERT OR REPLACE INTO neighbours (chunk_id, sims) "
-                    "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
-                    [(c, blob(v), c) for c, v in own.items()])
-                cur.executemany(
-                    "UPDATE neighbours SET sims = ? WHERE chunk_id = ?",
-                    [(blob(np.concatenate([current[c], np.asarray(v, np.float32)])), c)
-                     for c, v in merged.items() if c in current])
+                    "INSERT OR REPLACE INTO neighbours (chunk_id, ids, sims) "
+                    "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
+                    [(c, *_pack(ids, sims, keep), c) for c, (ids, sims) in own.items()])
+                cur.executemany("UPDATE neighbours SET ids = ?, sims = ? WHERE chunk_id = ?",
+                                updates)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+
+    def _forget_neighbours(self, gone: list[int]) -> None:
+        """Take chunks about to be deleted out of the lists of the chunks they list (within
+        the caller's transaction), so a replaced article's old version is not counted twice
+        by its neighbours. A list holding a deleted chunk that did not hold it back keeps
+        the entry until the next rebuild."""
+        if not gone:
+            return
+        listed = self.neighbour_lists(gone)
+        near = {int(i) for ids, _ in listed.values() for i in ids} - set(gone)
+        updates = []
+        for chunk, (ids, sims) in self.neighbour_lists(sorted(near)).items():
+            stay = ~np.isin(ids, gone)
+            if not stay.all():
+                updates.append((ids[stay].tobytes(), sims[stay].astype(np.float16).tobytes(),
+                                chunk))
+        self.conn.executemany("UPDATE neighbours SET ids = ?, sims = ? WHERE chunk_id = ?",
+                              updates)
 
     def chunks_without_neighbours(self) -> np.ndarray:
         with self.lock:
@@ -387,6 +413,21 @@ class Store:
         if not rows:
             return chunks, np.zeros((0, 0), dtype=np.float32)
         return chunks, _unpack([(r[0], r[5]) for r in rows])[1]
+
+
+Neighbours = tuple[np.ndarray, np.ndarray]  # (chunk ids int64, similarities float32)
+
+
+def _pack(ids: np.ndarray, sims: np.ndarray, keep: int) -> tuple[bytes, bytes]:
+    """A neighbour list as stored: best first, each neighbour once (its best), ``keep`` at
+    most; ids int64, similarities float16."""
+    ids = np.asarray(ids, dtype=np.int64)
+    sims = np.asarray(sims, dtype=np.float32)
+    order = np.argsort(-sims, kind="stable")
+    ids, sims = ids[order], sims[order]
+    _, first = np.unique(ids, return_index=True)
+    chosen = np.sort(first)[:keep]
+    return ids[chosen].tobytes(), sims[chosen].astype(np.float16).tobytes()
 
 
 def _parts(values: Sequence[int], size: int = 10_000) -> Iterator[list[int]]:

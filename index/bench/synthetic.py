@@ -56,7 +56,7 @@ class _Seed:
     vectors: np.ndarray  # float32, one per real chunk
     titles: list[str]
     chunks_per_article: np.ndarray
-    neighbours: list[bytes | None]  # per real chunk: its hub-density list (index.hubness)
+    neighbours: list[tuple[bytes, bytes] | None]  # per real chunk: (ids, sims), index.hubness
 
 
 def build(seed_db: Path, data_dir: Path, target: int, *, dim: int, model: str,
@@ -94,7 +94,7 @@ def _copy_seed(conn: sqlite3.Connection, seed_db: Path) -> int:
                      "FROM seed.chunks")
         conn.execute("INSERT INTO chunks_fts (rowid, title, text) SELECT c.id, a.title, c.text "
                      "FROM chunks AS c JOIN articles AS a ON a.id = c.article_id")
-        conn.execute("INSERT INTO neighbours (chunk_id, sims) SELECT chunk_id, sims "
+        conn.execute("INSERT INTO neighbours (chunk_id, ids, sims) SELECT chunk_id, ids, sims "
                      "FROM seed.neighbours")
         conn.execute("COMMIT")
     finally:
@@ -111,7 +111,7 @@ def _read_seed(conn: sqlite3.Connection) -> _Seed:
     titles = [t for (t,) in conn.execute("SELECT title FROM articles") if t] or ["News"]
     counts = np.array([n for (n,) in conn.execute(
         "SELECT count(*) FROM chunks GROUP BY article_id")], dtype=np.int64)
-    lists = dict(conn.execute("SELECT chunk_id, sims FROM neighbours"))
+    lists = {c: (i, s) for c, i, s in conn.execute("SELECT chunk_id, ids, sims FROM neighbours")}
     neighbours = [lists.get(i) for (i,) in conn.execute("SELECT id FROM chunks ORDER BY id")]
     return _Seed(sentences, [s for group in sentences for s in group], vectors, titles, counts,
                  neighbours)
@@ -144,9 +144,9 @@ def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
                 fts.append((chunk_id, title, text))
                 # A stand-in is near its base chunk's neighbours: it takes that density
                 # (computing a million neighbour lists would dwarf the benchmark).
-                sims = seed.neighbours[int(base[row])]
-                if sims is not None:
-                    lists.append((chunk_id, sims))
+                inherited = seed.neighbours[int(base[row])]
+                if inherited is not None:
+                    lists.append((chunk_id, *inherited))
                 offset += len(text) + 1
                 row += 1
             day = _FIRST_DAY + dt.timedelta(days=int(rng.integers(_DAYS)))
@@ -160,7 +160,8 @@ def _add_standins(conn: sqlite3.Connection, seed: _Seed, count: int,
             conn.executemany(f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES "
                              "(?, ?, ?, ?, ?, ?, ?)", chunks)
             conn.executemany("INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)", fts)
-            conn.executemany("INSERT INTO neighbours (chunk_id, sims) VALUES (?, ?)", lists)
+            conn.executemany("INSERT INTO neighbours (chunk_id, ids, sims) VALUES (?, ?, ?)",
+                             lists)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

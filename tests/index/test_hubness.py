@@ -17,7 +17,7 @@ from tests.conftest import write_article
 
 def stored_lists(index: Index) -> dict[int, np.ndarray]:
     store = index.generation.store
-    return store.neighbours(store.chunk_ids().tolist())
+    return store.neighbour_sims(store.chunk_ids().tolist())
 
 
 def brute_force(index: Index) -> dict[int, np.ndarray]:
@@ -91,6 +91,27 @@ def test_retellings_of_one_story_are_not_neighbours(index: Index, tmp_path: Path
     assert_same_lists(stored_lists(index), brute_force(index))
 
 
+def test_an_article_updated_again_and_again_is_counted_once(index: Index, corpus_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """Each new version replaces the old one's chunks; the neighbours' lists drop the old
+    ids instead of collecting one entry per version."""
+    index.ingest([str(corpus_dir)])
+    folder = tmp_path / "updates"
+    for version in range(4):
+        write_article(folder, "rates.txt", title="State Bank keeps policy rate",
+                      date="2017-01-28", url="https://news.example/rates", body=(
+                          "KARACHI - The State Bank of Pakistan kept its policy rate unchanged "
+                          f"at 5.75 percent, update {version}: the governor spoke again."))
+        index.ingest([str(folder)])
+    store = index.generation.store
+    live = set(store.chunk_ids().tolist())
+    lists = store.neighbour_lists(sorted(live))
+    for chunk, (ids, _) in lists.items():
+        assert set(ids.tolist()) <= live, chunk  # no replaced version lingers
+        assert len(set(ids.tolist())) == len(ids), chunk  # each neighbour once
+    assert_same_lists(stored_lists(index), brute_force(index))
+
+
 def test_an_index_from_before_densities_is_backfilled_on_open(
         settings: IndexSettings, embedder, corpus_dir: Path) -> None:
     index = Index.open(settings, embedder=embedder)
@@ -113,7 +134,7 @@ def test_a_deleted_article_takes_its_lists_with_it(index: Index, corpus_dir: Pat
     chunks = store.chunk_ids_of([victim])[victim]
     with store.lock:
         store.conn.execute("DELETE FROM articles WHERE id = ?", (victim,))
-    assert not store.neighbours(chunks)
+    assert not store.neighbour_sims(chunks)
     assert len(stored_lists(index)) == store.counts()[1]
 
 
