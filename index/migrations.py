@@ -6,6 +6,9 @@ Append new migrations at the end; never edit one that has shipped.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 MIGRATIONS: list[str] = [
@@ -96,3 +99,18 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Cursor]:
+    """One write transaction (``BEGIN IMMEDIATE``) under ``lock``: committed whole or not at
+    all."""
+    with lock:
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise

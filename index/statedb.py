@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from index.migrations import connect, migrate
+from index.migrations import connect, migrate, transaction
 
 STATE_NAME = "state.sqlite"
 
@@ -104,18 +104,9 @@ class StateDB:
         with self.lock:
             self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
         """One write transaction (``BEGIN IMMEDIATE``): committed whole or not at all."""
-        with self.lock:
-            cur = self.conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        return transaction(self.conn, self.lock)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.lock:

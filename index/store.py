@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.migrations import connect, migrate
+from index.migrations import connect, migrate, transaction
 from index.models import Article, Chunk, SourceStats, StoredArticle
 
 _ARTICLE_COLUMNS = "id, ext_id, title, published_at, source, url, category, body, key, note"
@@ -107,46 +107,39 @@ class Store:
         new_ids: list[int] = []
         removed: list[int] = []
         now = utcnow()
-        with self.lock:
-            cur = self.conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                for item in batch:
-                    if item.replaces is not None:
-                        removed.extend(self._delete_article(cur, item.replaces))
-                    a = item.article
-                    cur.execute(
-                        "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
-                        "source, url, category, body, origin, note, ingested_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
-                         a.url, a.category, a.body, a.origin, a.note, now),
-                    )
-                    article_id = cur.lastrowid
-                    assert item.vectors is not None and len(item.vectors) == len(item.chunks)
-                    for chunk, vector in zip(item.chunks, item.vectors, strict=True):
-                        cur.execute(
-                            "INSERT INTO chunks (article_id, ordinal, start, end, text, vector) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (article_id, chunk.ordinal, chunk.start, chunk.end, chunk.text,
-                             vector.astype(np.float16).tobytes()),
-                        )
-                        chunk_id = cur.lastrowid
-                        assert chunk_id is not None
-                        cur.execute(
-                            "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
-                            (chunk_id, a.title, chunk.text),
-                        )
-                        new_ids.append(chunk_id)
+        with transaction(self.conn, self.lock) as cur:
+            for item in batch:
+                if item.replaces is not None:
+                    removed.extend(self._delete_article(cur, item.replaces))
+                a = item.article
                 cur.execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_ingest', ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (now,),
+                    "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
+                    "source, url, category, body, origin, note, ingested_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
+                     a.url, a.category, a.body, a.origin, a.note, now),
                 )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+                article_id = cur.lastrowid
+                assert item.vectors is not None and len(item.vectors) == len(item.chunks)
+                for chunk, vector in zip(item.chunks, item.vectors, strict=True):
+                    cur.execute(
+                        "INSERT INTO chunks (article_id, ordinal, start, end, text, vector) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (article_id, chunk.ordinal, chunk.start, chunk.end, chunk.text,
+                         vector.astype(np.float16).tobytes()),
+                    )
+                    chunk_id = cur.lastrowid
+                    assert chunk_id is not None
+                    cur.execute(
+                        "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
+                        (chunk_id, a.title, chunk.text),
+                    )
+                    new_ids.append(chunk_id)
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_ingest', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (now,),
+            )
         return new_ids, removed
 
     def _delete_article(self, cur: sqlite3.Cursor, article_id: int) -> list[int]:
@@ -339,20 +332,13 @@ class Store:
                 old_ids, old_sims = current[chunk]
                 updates.append((*_pack(np.concatenate([old_ids, ids]),
                                        np.concatenate([old_sims, sims]), keep), chunk))
-        with self.lock:
-            cur = self.conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                cur.executemany(
-                    "INSERT OR REPLACE INTO neighbours (chunk_id, ids, sims) "
-                    "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
-                    [(c, *_pack(ids, sims, keep), c) for c, (ids, sims) in own.items()])
-                cur.executemany("UPDATE neighbours SET ids = ?, sims = ? WHERE chunk_id = ?",
-                                updates)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with transaction(self.conn, self.lock) as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO neighbours (chunk_id, ids, sims) "
+                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
+                [(c, *_pack(ids, sims, keep), c) for c, (ids, sims) in own.items()])
+            cur.executemany("UPDATE neighbours SET ids = ?, sims = ? WHERE chunk_id = ?",
+                            updates)
 
     def _forget_neighbours(self, gone: list[int]) -> None:
         """Take chunks about to be deleted out of the lists of the chunks they list (within
