@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
 from bot.settings import Settings
 from index.api import Index
 from tests.e2e.fake_bot_api import Chat, FakeBotApi, SentMessage, User
+from tests.e2e.lifecycle import halt, launch
 
 ARTICLES = Path(__file__).parent / "articles"
 
@@ -118,26 +118,13 @@ async def start_bot(
             sources=[str(corpus.articles), str(corpus.extra)],
             progress_interval=progress_interval,
         )
-        # What Application.run_polling does, in this test's event loop.
-        await application.initialize()
-        if application.post_init is not None:
-            await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-        )
-        await application.start()
+        await launch(application)  # what Application.run_polling does, in this test's loop
         running.append(application)
         return RunningBot(application, fake_api, settings)
 
     yield start
     for application in reversed(running):
-        assert application.updater is not None
-        if application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
+        await halt(application)
 
 
 @pytest_asyncio.fixture
