@@ -10,9 +10,11 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,11 +140,63 @@ class Embedder:
         with _ONE_THREAD.held():
             return self.encode([text])[0]
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Two short texts (two views of one question, ``index.queryview``) for about the
+        cost of one: each gets its own single-threaded forward pass, the first in this
+        thread and the second on a helper thread, so the idle second core does the extra
+        work (mpnet, measured: 92.7 ms for both against 90.7 ms for one; 185 ms one after
+        the other).
+
+        Both texts are tokenized here, together, so the tokenizer is never used from two
+        threads at once; the vectors equal ``encode``'s.
+        """
+        if len(texts) == 1:
+            return self.encode_query(texts[0])[None, :]
+        if len(texts) != 2:
+            raise ValueError(f"encode_queries takes one or two texts, not {len(texts)}")
+        self.load()
+        model = self._model
+        assert model is not None
+        prepare = getattr(model, "preprocess", None) or model.tokenize
+        features = prepare(list(texts))
+        other = _VIEWS.submit(self._forward, _row_features(features, 1))
+        try:
+            first = self._forward(_row_features(features, 0))
+        finally:
+            second = other.result()
+        out = np.stack([first, second]).astype(np.float32)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
+
+    def _forward(self, features: dict[str, Any]) -> np.ndarray:
+        import torch
+
+        assert self._model is not None
+        with _ONE_THREAD.held(), torch.inference_mode():
+            vector = self._model.forward(features)["sentence_embedding"][0]
+        return vector.float().numpy()
+
+
+def _row_features(features: dict[str, Any], row: int) -> dict[str, Any]:
+    """One row of a padded batch, cut to its own length (padding is on the right)."""
+    import torch
+
+    length = int(features["attention_mask"][row].sum())
+    return {key: value[row : row + 1, :length]
+            if torch.is_tensor(value) and value.dim() == 2 else value
+            for key, value in features.items()}
+
 
 class _OneTorchThread:
-    """A reference-counted switch to a single torch thread: the first holder saves the
-    thread count and the last one restores it, so concurrent queries cannot leave torch
-    stuck at one thread for the next ingest."""
+    """Single-threaded torch for the threads that hold it.
+
+    Once a thread has run torch its thread count is its own (OpenMP keeps one per thread),
+    while threads that start torch later take the last count set anywhere. So every holder
+    sets 1 for itself and, leaving, sets back the count the first holder saved: its own
+    thread is then as before, and so is the default for threads started later (an ingest
+    must not inherit a query's single thread). Before, only the first holder set 1, so a
+    query running beside another one split its forward pass over both cores.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -156,16 +210,18 @@ class _OneTorchThread:
         with self._lock:
             if self._holders == 0:
                 self._saved = torch.get_num_threads()
-                if self._saved != 1:
-                    torch.set_num_threads(1)
             self._holders += 1
+            saved = self._saved
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
         try:
             yield
         finally:
             with self._lock:
                 self._holders -= 1
-                if self._holders == 0 and self._saved != 1:
-                    torch.set_num_threads(self._saved)
+            if saved != 1:
+                torch.set_num_threads(saved)
 
 
 _ONE_THREAD = _OneTorchThread()
+_VIEWS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-view")

@@ -29,6 +29,7 @@ from index.generation import Generation
 from index.keywords import plan_terms
 from index.models import Hit
 from index.querydates import DateRange, parse_query_dates
+from index.queryview import statement_view
 from index.settings import IndexSettings
 from index.text import content_terms
 
@@ -83,7 +84,7 @@ class Retriever:
         # The keyword search needs no query vector: SQLite runs it on the other core while
         # the model embeds the question (both release the GIL), hiding its cost.
         keyword_rows = _BACKGROUND.submit(self._keyword_rows, gen, query, s.search_candidates)
-        qvec = self.embedder.encode_query(query)
+        qvec, asked = self._query_vectors(query)
         drange = parse_query_dates(query, asked_at)
         cands: dict[int, Candidate] = {}
 
@@ -112,12 +113,34 @@ class Retriever:
         self._date_shape(cands.values(), drange, asked_at)
 
         ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:k]
+        if asked is not None:
+            self._asked_cosines(gen, asked, ranked)
         articles = gen.store.articles([c.article_id for c in ranked])
         return [
             Hit(articles[c.article_id], c.score, tuple(c.chunk_ids), c.dense, c.keyword_rank)
             for c in ranked
             if c.article_id in articles
         ]
+
+    def _query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The vector to search with and, when it is not the question's own embedding, that
+        embedding too.
+
+        The search vector averages the question's embedding with its statement view's
+        (``index.queryview``; weight ``question_view_weight``) when it has one. The
+        relevance thresholds ("found", the citation floor) are calibrated on the question's
+        own cosine, so hits report that one (``Hit.dense_score``).
+        """
+        weight = self.settings.question_view_weight
+        view = statement_view(query) if weight > 0 else None
+        if view is None:
+            return self.embedder.encode_query(query), None
+        both = self.embedder.encode_queries([query, view])
+        mixed = (1.0 - weight) * both[0] + weight * both[1]
+        return (mixed / np.linalg.norm(mixed)).astype(np.float32), both[0]
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        return self._query_vectors(query)[0]
 
     # -- candidate generators ---------------------------------------------------------------
     def _dense(self, gen: Generation, qvec: np.ndarray, n: int, cands: dict[int, Candidate],
@@ -197,6 +220,24 @@ class Retriever:
                 best = max(ids, key=sims.__getitem__)
                 cands[article_id].dense = sims[best]
                 cands[article_id].best_chunk = best
+
+    @staticmethod
+    def _asked_cosines(gen: Generation, asked: np.ndarray, ranked: list[Candidate]) -> None:
+        """Replace each ranked candidate's ``dense`` with the question's own cosine (best
+        over its chunks), which the relevance thresholds are calibrated on."""
+        chunks = {c.article_id: set(c.chunk_ids) | ({c.best_chunk} - {None}) for c in ranked}
+        ids = sorted({cid for group in chunks.values() for cid in group})
+        if not ids:
+            return
+        with gen.lock:
+            try:
+                vecs = gen.vectors.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+            except RuntimeError:  # an id missing from FAISS (repaired at next open)
+                return
+        sims = dict(zip(ids, (vecs @ asked).tolist(), strict=True))
+        for c in ranked:
+            if chunks[c.article_id]:
+                c.dense = max(sims[cid] for cid in chunks[c.article_id])
 
     def _hub_penalty(self, gen: Generation, cands) -> None:
         """λ · the best chunk's neighbour density (``index.hubness``), for ranking only."""

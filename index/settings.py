@@ -93,6 +93,9 @@ class IndexSettings(BaseSettings):
         0.5, ge=0.0, le=2.0,
         description="λ in cosine − λ·(mean cosine of a passage's k nearest other stories).")
     hub_neighbours: int = Field(10, ge=1, le=20)
+    question_view_weight: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Weight of the question's statement view in its embedding (0: off).")
     # Cosine thresholds: empty means the value calibrated for the model (index.modelzoo).
     min_relevance: float | None = Field(None, ge=-1.0, le=1.0)
     citation_floor: float | None = Field(None, ge=-1.0, le=1.0)

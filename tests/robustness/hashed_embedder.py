@@ -47,6 +47,9 @@ class HashedEmbedder(Embedder):
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
+    def encode_queries(self, texts) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.stack([self.encode_query(t) for t in texts])
+
 
 def install() -> None:
     """Make ``Index.open`` (and so the CLI) use the stand-in."""
