@@ -355,7 +355,8 @@ def _stored_as_articles(stored: list[StoredArticle]) -> Iterable[Article]:
             published = (dt.datetime.fromisoformat(a.published_at) if "T" in a.published_at
                          else dt.date.fromisoformat(a.published_at))
         yield Article(a.ext_id, a.title, published, a.source, a.url, a.category, a.body,
-                      origin=f"stored article {a.rowid}", key=a.key, note=a.note)
+                      origin=f"stored article {a.rowid}", key=a.key, note=a.note,
+                      link_topics=a.link_topics)
 
 
 def _remember_sources(gen: Generation, sources: list[str]) -> None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from index.models import Article, Chunk
+from index.normalize import search_title
 from index.sentences import split_sentences
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -25,14 +26,16 @@ PREFIX_FIELDS = ("title", "date", "source")
 
 
 def embed_prefix(article: Article, fields: tuple[str, ...] = PREFIX_FIELDS) -> str:
-    """Title, date and/or outlet, prepended to what is embedded (never to what is quoted).
+    """Title (or, without one, the link topics), date and/or outlet, prepended to what is
+    embedded (never to what is quoted).
 
     Which fields is a setting (``NEWSBOT_EMBED_PREFIX``): on the dev set the date and outlet
     cost Hits@1 (dates are handled by the date-aware search instead), the headline helps.
     """
     parts = []
-    if "title" in fields and article.title:
-        parts.append(article.title[:PREFIX_MAX_CHARS])
+    headline = search_title(article.title, article.link_topics)
+    if "title" in fields and headline:
+        parts.append(headline[:PREFIX_MAX_CHARS])
     if "date" in fields and article.published_at:
         parts.append(_format_date(article.published_at))
     if "source" in fields and article.source:

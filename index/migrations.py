@@ -54,6 +54,10 @@ MIGRATIONS: list[str] = [
         sims BLOB NOT NULL  -- their cosines, float16
     );
     """,
+    # 3: the words of the story URLs a body links to (index.normalize.link_topics).
+    """
+    ALTER TABLE articles ADD COLUMN link_topics TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

@@ -33,6 +33,9 @@ class Article:
     origin: str = ""
     key: str | None = None
     note: str | None = None  # e.g. "summary only: page fetch failed"
+    # Words of the story URLs an HTML body links to (``normalize.link_topics``): embedded
+    # and keyword-indexed in place of a missing headline, never shown or quoted.
+    link_topics: str = ""
 
 
 @dataclass(slots=True, frozen=True)
@@ -114,6 +117,7 @@ class StoredArticle:
     body: str
     key: str | None = None
     note: str | None = None
+    link_topics: str = ""
 
     @property
     def headline(self) -> str:

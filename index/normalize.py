@@ -359,3 +359,50 @@ class _TextExtractor(HTMLParser):
 
     def text(self) -> str:
         return "".join(self._parts)
+
+
+# -- link topics -------------------------------------------------------------------------------
+_HREF = re.compile(r"""<a\s[^<>]*?href\s*=\s*["']([^"'<>]+)["']""", re.IGNORECASE)
+_SLUG_SPLIT = re.compile(r"[-_+]+")
+_NOT_A_SLUG = re.compile(r"(?:index|default|story|article|amp)(?:\.\w+)?|\d+|[a-z]{1,3}",
+                         re.IGNORECASE)
+_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|cnn|jsp)$", re.IGNORECASE)
+LINK_TOPICS_MAX_CHARS = 300
+_SLUG_MIN_WORDS = 2
+
+
+def link_topics(raw: str | None) -> str:
+    """The words of the URL slugs an HTML body links to, " · "-separated, in order.
+
+    News sites name a story's URL after its headline
+    (``/2022/05/17/sport/red-bull-paper-wings-airplane-final/index.html``), and a news
+    snippet's links point at the stories it retells. So when an article has no headline of
+    its own, these words are the nearest thing: they are embedded and keyword-indexed with
+    it, as a title is, and never quoted. Only the last meaningful path segment counts (not
+    dates, ``index.html`` or two-letter sections), and only when it has two words or more;
+    a bare domain or ``/video`` says nothing about the story.
+    """
+    if not raw or "href" not in raw.lower():
+        return ""
+    topics: list[str] = []
+    for href in _HREF.findall(raw):
+        path = urlsplit(html.unescape(href.strip())).path
+        segments = [s for s in path.split("/") if s and not _NOT_A_SLUG.fullmatch(s)]
+        if not segments:
+            continue
+        words = [w for w in _SLUG_SPLIT.split(_EXTENSION.sub("", segments[-1]))
+                 if w and not w.isdigit()]
+        topic = " ".join(words).casefold()
+        if len(words) < _SLUG_MIN_WORDS or topic in topics:
+            continue
+        if len(" · ".join([*topics, topic])) > LINK_TOPICS_MAX_CHARS:
+            break
+        topics.append(topic)
+    return " · ".join(topics)
+
+
+def search_title(title: str, topics: str) -> str:
+    """What is embedded and keyword-indexed as an article's headline: its title or, when it
+    has none, its link topics. A real headline is the better summary, and the links of a
+    titled article often point at other stories."""
+    return title if title.strip() else topics

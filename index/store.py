@@ -18,8 +18,10 @@ import numpy as np
 
 from index.migrations import connect, migrate, transaction
 from index.models import Article, Chunk, SourceStats, StoredArticle
+from index.normalize import search_title
 
-_ARTICLE_COLUMNS = "id, ext_id, title, published_at, source, url, category, body, key, note"
+_ARTICLE_COLUMNS = (
+    "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
 
 
 @dataclass(slots=True)
@@ -114,10 +116,10 @@ class Store:
                 a = item.article
                 cur.execute(
                     "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
-                    "source, url, category, body, origin, note, ingested_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "source, url, category, body, origin, note, ingested_at, link_topics) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
-                     a.url, a.category, a.body, a.origin, a.note, now),
+                     a.url, a.category, a.body, a.origin, a.note, now, a.link_topics),
                 )
                 article_id = cur.lastrowid
                 assert item.vectors is not None and len(item.vectors) == len(item.chunks)
@@ -132,7 +134,7 @@ class Store:
                     assert chunk_id is not None
                     cur.execute(
                         "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
-                        (chunk_id, a.title, chunk.text),
+                        (chunk_id, search_title(a.title, a.link_topics), chunk.text),
                     )
                     new_ids.append(chunk_id)
             cur.execute(

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from index.models import Article, LoadItem, LoadProblem
-from index.normalize import normalize_body, normalize_text
+from index.normalize import link_topics, normalize_body, normalize_text
 from index.settings import IndexSettings
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".jsonl", ".csv", ".xml", ".rss", ".atom")
@@ -166,6 +166,8 @@ def _guarded(
 
 def _finish(article: Article) -> Article | LoadProblem:
     """The single place where every article gets its canonical text."""
+    if not article.link_topics:
+        article.link_topics = link_topics(article.body)
     article.body = normalize_body(article.body)
     if not article.body:
         return LoadProblem("skipped", article.origin or article.id, "empty body")
