@@ -206,17 +206,9 @@ class Retriever:
         if not need:
             return
         by_article = gen.store.chunk_ids_of(need)
-        all_ids = [cid for ids in by_article.values() for cid in ids]
-        if not all_ids:
-            return
-        with gen.lock:
-            try:
-                vecs = gen.vectors.index.reconstruct_batch(np.asarray(all_ids, dtype=np.int64))
-            except RuntimeError:  # an id missing from FAISS (repaired at next open)
-                return
-        sims = dict(zip(all_ids, (vecs @ qvec).tolist(), strict=True))
+        sims = _cosines(gen, qvec, [cid for ids in by_article.values() for cid in ids])
         for article_id, ids in by_article.items():
-            if ids:
+            if ids and sims:
                 best = max(ids, key=sims.__getitem__)
                 cands[article_id].dense = sims[best]
                 cands[article_id].best_chunk = best
@@ -226,17 +218,9 @@ class Retriever:
         """Replace each ranked candidate's ``dense`` with the question's own cosine (best
         over its chunks), which the relevance thresholds are calibrated on."""
         chunks = {c.article_id: set(c.chunk_ids) | ({c.best_chunk} - {None}) for c in ranked}
-        ids = sorted({cid for group in chunks.values() for cid in group})
-        if not ids:
-            return
-        with gen.lock:
-            try:
-                vecs = gen.vectors.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-            except RuntimeError:  # an id missing from FAISS (repaired at next open)
-                return
-        sims = dict(zip(ids, (vecs @ asked).tolist(), strict=True))
+        sims = _cosines(gen, asked, sorted({cid for group in chunks.values() for cid in group}))
         for c in ranked:
-            if chunks[c.article_id]:
+            if chunks[c.article_id] and sims:
                 c.dense = max(sims[cid] for cid in chunks[c.article_id])
 
     def _hub_penalty(self, gen: Generation, cands) -> None:
@@ -292,6 +276,19 @@ class Retriever:
             if anchors and s.recency_weight > 0:
                 age = min(abs((anchor - c.published).days) for anchor in anchors)
                 c.score += s.recency_weight * math.exp(-age / s.recency_days)
+
+
+def _cosines(gen: Generation, qvec: np.ndarray, ids: list[int]) -> dict[int, float]:
+    """Cosine of ``qvec`` with each chunk in ``ids``, from the vectors FAISS holds; empty
+    when one is missing (an index being repaired: the next open reconciles it)."""
+    if not ids:
+        return {}
+    with gen.lock:
+        try:
+            vecs = gen.vectors.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+        except RuntimeError:
+            return {}
+    return dict(zip(ids, (vecs @ qvec).tolist(), strict=True))
 
 
 def _is_calendar(drange: DateRange) -> bool:
