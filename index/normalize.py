@@ -362,7 +362,7 @@ class _TextExtractor(HTMLParser):
 
 
 # -- link topics -------------------------------------------------------------------------------
-_HREF = re.compile(r"""<a\s[^<>]*?href\s*=\s*["']([^"'<>]+)["']""", re.IGNORECASE)
+_HREF = re.compile(r"""<a\s[^<>]{0,500}?href\s*=\s*["']([^"'<>]+)["']""", re.IGNORECASE)
 _SLUG_SPLIT = re.compile(r"[-_+]+")
 _NOT_A_SLUG = re.compile(r"(?:index|default|story|article|amp)(?:\.\w+)?|\d+|[a-z]{1,3}",
                          re.IGNORECASE)
