@@ -150,10 +150,8 @@ class Embedder:
         Both texts are tokenized here, together, so the tokenizer is never used from two
         threads at once; the vectors equal ``encode``'s.
         """
-        if len(texts) == 1:
-            return self.encode_query(texts[0])[None, :]
         if len(texts) != 2:
-            raise ValueError(f"encode_queries takes one or two texts, not {len(texts)}")
+            raise ValueError(f"encode_queries takes two texts, not {len(texts)}")
         self.load()
         model = self._model
         assert model is not None

@@ -139,9 +139,6 @@ class Retriever:
         mixed = (1.0 - weight) * both[0] + weight * both[1]
         return (mixed / np.linalg.norm(mixed)).astype(np.float32), both[0]
 
-    def _query_vector(self, query: str) -> np.ndarray:
-        return self._query_vectors(query)[0]
-
     # -- candidate generators ---------------------------------------------------------------
     def _dense(self, gen: Generation, qvec: np.ndarray, n: int, cands: dict[int, Candidate],
                restrict: np.ndarray | None) -> None:

@@ -50,10 +50,9 @@ def test_two_views_embed_as_encode_would(embedder) -> None:
              "bank raised its policy rate by 150 basis points"]
     both = embedder.encode_queries(texts)
     np.testing.assert_allclose(both, embedder.encode(texts), atol=1e-5)
-    np.testing.assert_allclose(embedder.encode_queries(texts[:1])[0],
-                               embedder.encode(texts[:1])[0], atol=1e-5)
-    with pytest.raises(ValueError):
-        embedder.encode_queries(texts + texts)
+    for wrong in (texts[:1], texts + texts):
+        with pytest.raises(ValueError):
+            embedder.encode_queries(wrong)
 
 
 def test_every_concurrent_query_runs_on_one_thread_and_the_count_comes_back(embedder) -> None:
@@ -108,17 +107,17 @@ def test_the_query_vector_averages_the_question_and_its_statement_view(embedder)
     for weight in (0.3, 0.5):
         expected = (1 - weight) * q + weight * v
         expected /= np.linalg.norm(expected)
-        got = _retriever(embedder, weight)._query_vector(question)
+        got = _retriever(embedder, weight)._query_vectors(question)[0]
         np.testing.assert_allclose(got, expected, atol=1e-5)
         assert got.dtype == np.float32
-    np.testing.assert_allclose(_retriever(embedder, 0.0)._query_vector(question), q, atol=1e-5)
+    np.testing.assert_allclose(_retriever(embedder, 0.0)._query_vectors(question)[0], q, atol=1e-5)
 
 
 def test_a_question_without_a_view_is_embedded_once(embedder, monkeypatch) -> None:
     calls: list[object] = []
     monkeypatch.setattr(type(embedder), "encode_queries",
                         lambda self, texts: calls.append(texts))  # must not be reached
-    vec = _retriever(embedder, 0.5)._query_vector("Karachi textile exports")
+    vec = _retriever(embedder, 0.5)._query_vectors("Karachi textile exports")[0]
     assert calls == []
     np.testing.assert_allclose(vec, embedder.encode(["Karachi textile exports"])[0], atol=1e-5)
 
@@ -138,5 +137,5 @@ def test_hits_report_the_questions_own_cosine(index, corpus_dir) -> None:
         rows = list(store.iter_vectors(list(hit.chunk_ids)))
         vecs = np.concatenate([v for _, v in rows])
         assert hit.dense_score == pytest.approx(float(np.max(vecs @ asked)), abs=1e-4)
-    mixed = Retriever(index.embedder, index.settings)._query_vector(question)
+    mixed = Retriever(index.embedder, index.settings)._query_vectors(question)[0]
     assert abs(float(np.max(vecs @ mixed)) - hits[-1].dense_score) > 1e-3  # they do differ
