@@ -1,22 +1,40 @@
-"""Retrieval quality as a number: Hits@k and MRR@10 over questions with gold articles.
+"""Answer quality as numbers: Hits@k, MRR@10, found, quote@1 and off-topic refusals.
 
 Questions go through ``Index.answer`` — the same path as the bot — and a question is a hit
-at k when a gold article is among the first k distinct articles cited. The bare cost of the
-model (query embedding + FAISS search) is timed in the same run so latency can be compared
-with what the hardware allows.
+at k when a gold article is among the first k distinct articles cited. A quote counts when
+the first citation is gold and its quoted sentences contain one of the question's answer
+strings (case, punctuation and spacing ignored), over the questions whose answer occurs in
+a gold passage at all. The bare cost of the model (query embedding + FAISS search) is timed
+in the same run so latency can be compared with what the hardware allows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.api import Index
+from index.models import Answer, StoredArticle
+
+SHOWN = 3  # citations a chat reply shows at once: Hits@3 and the padding figure count these
+
+# The evaluation data's definition of a question tied to the day it was asked
+# (../shared/data/README.md, "Asked later"): asked later, "this week" means another week, so
+# shifted runs use only the questions without these words. This is the benchmark's rule,
+# not the search's (``index.querydates`` reads time cues to answer them).
+_TIME_WORDS = re.compile(
+    r"\b(?:(?:this|last|past|next)\s+(?:week|weekend|month|year|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)|recent|recently|latest|newly|just|today|yesterday|"
+    r"tonight|currently|now|upcoming|ongoing|new|news)\b",
+    re.IGNORECASE,
+)
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
 @dataclass(slots=True, frozen=True)
@@ -25,12 +43,32 @@ class Question:
     question: str
     asked_at: dt.date | None
     gold_ids: tuple[str, ...]
+    answers: tuple[str, ...] = ()
+    split: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Outcome:
+    """What one question got: rank of the first gold citation (1-based, None if absent),
+    whether the answer counted as found, citations shown, and whether the first citation's
+    quotes hold the answer (None when the answer is in no gold passage: not scored)."""
+
+    id: str
+    rank: int | None
+    found: bool
+    shown: int
+    quote_ok: bool | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "rank": self.rank, "found": self.found, "shown": self.shown,
+                "quote_ok": self.quote_ok}
 
 
 @dataclass(slots=True)
 class EvalResult:
     questions: int = 0
-    ranks: list[int | None] = field(default_factory=list)  # 1-based rank of first gold
+    ranks: list[int | None] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     bare_ms: list[float] = field(default_factory=list)
 
@@ -41,12 +79,33 @@ class EvalResult:
         return sum(1.0 / r for r in self.ranks if r is not None and r <= k) / max(
             1, self.questions)
 
+    def found(self) -> float:
+        return sum(o.found for o in self.outcomes) / max(1, len(self.outcomes))
+
+    def quote_at_1(self) -> float:
+        scored = [o for o in self.outcomes if o.quote_ok is not None]
+        return sum(1 for o in scored if o.rank == 1 and o.quote_ok) / max(1, len(scored))
+
+    def quote_given_hit_at_1(self) -> float:
+        firsts = [o for o in self.outcomes if o.quote_ok is not None and o.rank == 1]
+        return sum(1 for o in firsts if o.quote_ok) / max(1, len(firsts))
+
+    def shown_mean(self) -> float:
+        """Citations shown per found answer (of the first ``SHOWN``): padding shows here."""
+        found = [o.shown for o in self.outcomes if o.found]
+        return sum(found) / max(1, len(found))
+
     def as_dict(self) -> dict[str, float | int]:
         return {
             "hits@1": round(self.hits_at(1), 4),
             "hits@3": round(self.hits_at(3), 4),
             "hits@10": round(self.hits_at(10), 4),
             "mrr@10": round(self.mrr_at(10), 4),
+            "found": round(self.found(), 4),
+            "quote@1": round(self.quote_at_1(), 4),
+            "quote_given_hit@1": round(self.quote_given_hit_at_1(), 4),
+            "quotes_scored": sum(1 for o in self.outcomes if o.quote_ok is not None),
+            "shown_per_answer": round(self.shown_mean(), 3),
             "p50_ms": round(_percentile(self.latencies_ms, 50), 2),
             "p95_ms": round(_percentile(self.latencies_ms, 95), 2),
             "bare_p50_ms": round(_percentile(self.bare_ms, 50), 2),
@@ -75,9 +134,44 @@ def read_questions(path: Path) -> Iterator[Question]:
                     str(rec["question"]),
                     dt.date.fromisoformat(asked[:10]) if asked else None,
                     tuple(str(g) for g in rec.get("gold_ids") or ()),
+                    tuple(str(a) for a in rec.get("answer") or ()),
+                    str(rec["split"]) if rec.get("split") else None,
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{lineno}: bad question record ({exc})") from None
+
+
+def has_time_words(question: str) -> bool:
+    """True when the question is tied to the day it was asked (the benchmark's word list)."""
+    return bool(_TIME_WORDS.search(question))
+
+
+def select(questions: Sequence[Question], *, timeless: bool = False, split: str | None = None,
+           years: tuple[int, int] | None = None) -> list[Question]:
+    """The questions a run measures: without time words, of one ``split`` (the record's own
+    ``split`` field), asked within ``years`` (inclusive)."""
+    out = []
+    for q in questions:
+        if timeless and has_time_words(q.question):
+            continue
+        if split is not None and q.split != split:
+            continue
+        if years is not None and (q.asked_at is None or not
+                                  years[0] <= q.asked_at.year <= years[1]):
+            continue
+        out.append(q)
+    return out
+
+
+def loose(text: str) -> str:
+    """Text as answers are matched: lower case, punctuation and spacing ignored."""
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
+
+
+def contains_answer(text: str, answers: Sequence[str]) -> bool:
+    """True when ``text`` holds one of ``answers`` as whole words (loosely compared)."""
+    hay = f" {loose(text)} "
+    return any(f" {a} " in hay for a in (loose(x) for x in answers) if a)
 
 
 def evaluate(
@@ -85,25 +179,72 @@ def evaluate(
     questions: list[Question],
     *,
     as_of: bool = False,
+    shift_days: int = 0,
     on_question: Callable[[], None] | None = None,
 ) -> EvalResult:
-    """Ask every question; rank = position of the first gold article among citations."""
+    """Ask every question; ``as_of`` asks it on its ``asked_at`` (later articles do not
+    exist), ``shift_days`` that many days later with the same semantics."""
     result = EvalResult()
     index.embedder.load()
     gen = index.generation
+    gold = gen.store.articles_by_ext_id(sorted({g for q in questions for g in q.gold_ids}))
+    dated = as_of or shift_days != 0
     for q in questions:
+        asked = q.asked_at + dt.timedelta(days=shift_days) if (dated and q.asked_at) else None
         started = time.perf_counter()
-        answer = index.answer(q.question, asked_at=q.asked_at if as_of else None, limit=10)
+        answer = index.answer(q.question, asked_at=asked, limit=10)
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         vec = index.embedder.encode_query(q.question)
         with gen.lock:
             gen.vectors.search(vec, index.settings.search_candidates)
         result.bare_ms.append((time.perf_counter() - started) * 1000)
-        cited = [c.article.ext_id for c in answer.citations]
-        rank = next((i for i, ext in enumerate(cited, start=1) if ext in q.gold_ids), None)
-        result.ranks.append(rank)
+        outcome = score(q, answer, gold)
+        result.outcomes.append(outcome)
+        result.ranks.append(outcome.rank)
         result.questions += 1
         if on_question is not None:
             on_question()
+    return result
+
+
+def score(q: Question, answer: Answer, gold: dict[str, StoredArticle]) -> Outcome:
+    """One question's outcome from its answer (``gold`` holds the stored gold passages)."""
+    cited = [c.article.ext_id for c in answer.citations]
+    rank = next((i for i, ext in enumerate(cited, start=1) if ext in q.gold_ids), None)
+    answerable = bool(q.answers) and any(
+        g in gold and contains_answer(gold[g].body, q.answers) for g in q.gold_ids)
+    quote_ok: bool | None = None
+    if answerable:
+        first = answer.citations[0] if answer.citations else None
+        quote_ok = bool(first is not None and rank == 1 and contains_answer(
+            " ".join(quote.text for quote in first.quotes), q.answers))
+    return Outcome(q.id, rank, answer.found and bool(answer.citations),
+                   min(SHOWN, len(answer.citations)), quote_ok)
+
+
+@dataclass(slots=True)
+class OffTopicResult:
+    """Questions the news cannot answer: the share the bot refused (cited nothing)."""
+
+    questions: int = 0
+    refused: int = 0
+    answered_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"offtopic_refused": round(self.refused / max(1, self.questions), 4),
+                "offtopic_questions": self.questions}
+
+
+def evaluate_offtopic(index: Index, questions: list[Question]) -> OffTopicResult:
+    """Ask each off-topic question (with its ``asked_at`` when it has one) and count the
+    answers that cite nothing."""
+    result = OffTopicResult()
+    for q in questions:
+        answer = index.answer(q.question, asked_at=q.asked_at, limit=10)
+        result.questions += 1
+        if answer.found and answer.citations:
+            result.answered_ids.append(q.id)
+        else:
+            result.refused += 1
     return result

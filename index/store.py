@@ -214,6 +214,17 @@ class Store:
             ).fetchall()
         return {r[0]: StoredArticle(*r) for r in rows}
 
+    def articles_by_ext_id(self, ext_ids: Sequence[str]) -> dict[str, StoredArticle]:
+        """Stored articles by the id their source gave them (evaluation reads gold passages)."""
+        if not ext_ids:
+            return {}
+        marks = ",".join("?" * len(ext_ids))
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE ext_id IN ({marks})",
+                [str(e) for e in ext_ids]).fetchall()
+        return {r[1]: StoredArticle(*r) for r in rows}
+
     def keyword_search(self, match: str, limit: int) -> list[tuple[int, int, float]]:
         """(chunk id, article id, bm25) for an FTS5 MATCH expression; lower bm25 = better."""
         with self.lock:
