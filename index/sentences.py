@@ -1,8 +1,10 @@
 """Sentence boundaries as character spans, so quotes stay verbatim slices of the article.
 
-A small rule-based splitter: it must not split "U.S.", "Mr. Dar", "3.5" or "Rs. 4", and it
-runs on text already repaired by ``index.normalize`` (which inserts the missing space in
-"reported.Sources said").
+A small rule-based splitter: it must not split "U.S.", "Mr. Dar", "3.5" or "Rs. 4". It runs
+on text already repaired by ``index.normalize`` (which inserts the missing space in
+"reported.Sources said"), and also ends a sentence where that repair stays cautious and the
+source still runs two together ("at 2:00PM.Traders said", "its rating.S&P said"): the quote
+stays a verbatim slice, and the reply joins two quotes with a space.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ _GLUED_QUOTE = re.compile(r'[.!?]"(?=[A-Z])')
 
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
+# A dot with no space after it, between a word of two or more characters and a capitalized
+# word ("2:00PM.Traders", "rating.S&P", "said.US"); URLs and initialisms are ruled out below.
+_GLUED_DOT = re.compile(r"(?<=[^\W_][^\W_])[.!?](?=[A-Z](?:[a-z]|[A-Z&]))")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -45,6 +50,9 @@ def _split_paragraph(text: str, lo: int, hi: int, spans: list[tuple[int, int]]) 
     ends: list[int] = []
     for match in _END.finditer(text, lo, hi):
         if not _is_false_end(text, match.start(), match.end()):
+            ends.append(match.end())
+    for match in _GLUED_DOT.finditer(text, lo, hi):
+        if not _is_glued_false_end(text, match.start()):
             ends.append(match.end())
     for match in _GLUED_QUOTE.finditer(text, lo, hi):
         # An odd number of quotes before this one means it closes a quotation: the
@@ -72,6 +80,23 @@ def _is_false_end(text: str, dot: int, end: int) -> bool:
     following = text[end:].lstrip()
     # Next sentence must open with an uppercase letter, digit, or quote.
     return bool(following) and following[0].islower()
+
+
+def _is_glued_false_end(text: str, dot: int) -> bool:
+    """True for a dot inside a URL, e-mail, domain or initialism ("U.S.Army", "Mr.Dar")."""
+    start = dot
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end = dot
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    token = text[start:end].lower()
+    if "://" in token or token.startswith("www.") or "@" in token or "/" in token:
+        return True
+    word = text[start:dot].lower().lstrip("(\"'“‘")
+    last = word.rsplit(".", 1)[-1]
+    return word in _ABBREVIATIONS or last in _ABBREVIATIONS or len(last) < 2 or (
+        "." in word and len(last) <= 2)
 
 
 def _append(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

@@ -38,3 +38,15 @@ def test_sentences_glued_at_straight_quotes_are_split() -> None:
         "Prices rose.",
         '"We expect more," he said.',
     ]
+
+
+def test_sentences_the_source_ran_together_are_split() -> None:
+    text = ("Trading closed at 2:00PM.Traders said volumes were thin. Moody's kept its "
+            "rating.S&P said more. See www.Example.com and the U.S.Army, Mr.Dar agreed.")
+    assert _split(text) == [
+        "Trading closed at 2:00PM.",
+        "Traders said volumes were thin.",
+        "Moody's kept its rating.",
+        "S&P said more.",
+        "See www.Example.com and the U.S.Army, Mr.Dar agreed.",
+    ]
