@@ -43,6 +43,7 @@ from index.models import (
     StoredArticle,
 )
 from index.search import Retriever
+from index.smalltalk import ABOUT, is_small_talk
 from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,9 @@ class Index:
         """Up to ``limit`` citations with verbatim quotes; ``found`` False when nothing is
         relevant enough (the bot shows the first few and pages through the rest)."""
         started = time.perf_counter()
+        if is_small_talk(question):  # "hello", "thanks", "what can you do?": no search
+            return Answer(question, (), (ABOUT,), found=False,
+                          seconds=time.perf_counter() - started)
         self.refresh()
         gen = self._gen
         hits = self._retriever.search(gen, question, k=max(limit, 10), asked_at=asked_at)
