@@ -55,3 +55,74 @@ def test_eval_command_on_a_fixture_corpus(tmp_path: Path, capsys, embedder, monk
     assert out["hits@1"] == 0.75 and out["hits@10"] == 0.75 and out["mrr@10"] == 0.75
     assert set(out) >= {"hits@1", "hits@3", "hits@10", "mrr@10", "p50_ms", "p95_ms"}
     assert out["p50_ms"] > 0
+
+
+def test_answers_match_loosely_but_as_whole_words() -> None:
+    from index.evaluate import contains_answer
+
+    assert contains_answer("Total outlay of Rs. 4,313 trillion.", ["rs 4 313 trillion"])
+    assert contains_answer("“Mariah Carey” topped the chart", ["mariah carey"])
+    assert not contains_answer("The Iraqi embassy", ["Iraq"])
+    assert not contains_answer("anything", [""])
+
+
+def test_time_words_follow_the_benchmark_list() -> None:
+    from index.evaluate import Question, has_time_words, select
+
+    assert has_time_words("Who won the vote this week?")
+    assert has_time_words("What is the latest on the strike?")
+    assert not has_time_words("Who won the 21st grand slam title at the Australian Open?")
+    qs = [Question("a", "Who resigned last month?", None, ()),
+          Question("b", "Who resigned from the cabinet?", None, (), split="tune")]
+    assert [q.id for q in select(qs, timeless=True)] == ["b"]
+    assert [q.id for q in select(qs, split="tune")] == ["b"]
+
+
+def test_quote_counts_only_when_the_first_citation_is_gold_and_quotes_the_answer() -> None:
+    from index.evaluate import Question, score
+    from index.models import Answer, Citation, Quote, StoredArticle
+
+    body = "The minister spoke first. The budget's total outlay is Rs 4.3 trillion."
+    gold = StoredArticle(1, "g", "Budget", "2015-06-05", "Wire", None, None, body)
+    other = StoredArticle(2, "o", "Other", "2015-06-05", "Wire", None, None, "Unrelated.")
+    q = Question("q", "How big is the budget?", None, ("g",), ("Rs 4.3 trillion",))
+
+    def cite(article, start, end):
+        return Citation(article, (Quote(article.body[start:end], start, end, True),), 1.0)
+
+    lead, answer = cite(gold, 0, 25), cite(gold, 26, len(body))
+    assert score(q, Answer(q.question, (answer,)), {"g": gold}).quote_ok is True
+    assert score(q, Answer(q.question, (lead,)), {"g": gold}).quote_ok is False
+    wrong_first = score(q, Answer(q.question, (cite(other, 0, 10), answer)), {"g": gold})
+    assert wrong_first.rank == 2 and wrong_first.quote_ok is False
+    unscorable = Question("u", "?", None, ("g",), ("not in the passage",))
+    assert score(unscorable, Answer(q.question, (answer,)), {"g": gold}).quote_ok is None
+
+
+def test_eval_shift_and_offtopic(tmp_path: Path, capsys, embedder, monkeypatch) -> None:
+    """Asked 400 days later, questions still find their stories; off-topic messages are
+    refused; the JSON carries found, quote and refusal figures."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(
+        json.dumps({"id": i, "title": "", "published_at": d, "source": "Fixture Wire",
+                    "url": None, "category": None, "body": b}) + "\n"
+        for i, d, b in ARTICLES))
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(
+        json.dumps({"id": i, "question": q, "asked_at": "2020-01-05", "gold_ids": g,
+                    "answer": ["Maria Lopez"] if i == "q3" else []}) + "\n"
+        for i, q, g in QUESTIONS[:3]))
+    offtopic = tmp_path / "offtopic.jsonl"
+    offtopic.write_text("".join(
+        json.dumps({"id": f"o{n}", "question": text, "asked_at": None, "gold_ids": []}) + "\n"
+        for n, text in enumerate(["hello!", "thanks", "How do I tie a bow tie?"])))
+    from bot import cli
+    from index import api
+
+    monkeypatch.setattr(api, "Embedder", lambda *a, **k: embedder)
+    assert cli.main(["eval", str(corpus), str(questions), "--json", "--shift", "400",
+                     "--offtopic", str(offtopic)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["questions"] == 3 and out["hits@1"] == 1.0 and out["found"] == 1.0
+    assert out["quotes_scored"] == 1 and out["quote@1"] == 1.0
+    assert out["offtopic_refused"] == 1.0 and out["offtopic_questions"] == 3
