@@ -41,20 +41,32 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("last_month", re.compile(r"\blast\s+month\b", re.I)),
     ("this_year", re.compile(r"\bthis\s+year\b", re.I)),
     ("last_year", re.compile(r"\blast\s+year\b", re.I)),
+    ("recent", re.compile(
+        r"\b(?:recent(?:ly)?|latest|newly|currently|ongoing|upcoming|nowadays|right now|"
+        r"so far|(?:has|have|had)\s+just|just\s+\w+ed)\b|\bnow\b|(?-i:\bnew\b)", re.I)),
     ("ago", re.compile(r"\b(\d{1,2}|a|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)),
     ("weekday", re.compile(r"\b(?:on|last|this)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)),
 ]
+_CALENDAR_KINDS = frozenset({
+    "day_month_year", "month_day_year", "since_month_year", "month_year", "on_day_month",
+    "on_month_day", "since_month", "in_month", "since_year", "in_year"})
+RECENT_DAYS = 30  # "recently", "the latest", "new": published within about a month
 _WORD_NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
 @dataclass(slots=True, frozen=True)
 class DateRange:
-    """Inclusive publication-date range; ``strict`` ranges filter, others boost."""
+    """Inclusive publication-date range; ``strict`` ranges filter, others boost.
+
+    ``calendar`` phrases name a period ("in March 2017", "since 2016"); the others are
+    relative to the day asked ("this week", "yesterday", "recently", "the latest").
+    """
 
     start: dt.date | None
     end: dt.date | None
     strict: bool
     phrase: str
+    calendar: bool = False
 
     def contains(self, day: dt.date) -> bool:
         return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
@@ -70,6 +82,8 @@ def parse_query_dates(question: str, asked_at: dt.date | None) -> DateRange | No
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(question):
             rng = _resolve(kind, match, asked_at)
+            if rng is not None and kind in _CALENDAR_KINDS:
+                rng = DateRange(rng.start, rng.end, rng.strict, rng.phrase, calendar=True)
             if rng is not None and (best is None or match.start() < best[0]):
                 best = (match.start(), rng)
             break
@@ -137,6 +151,8 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date | None) -> DateRange | 
             return DateRange(today - days(2), today, False, phrase)
         if kind == "today":
             return DateRange(today - days(1), today, False, phrase)
+        if kind == "recent":
+            return DateRange(today - days(RECENT_DAYS), today, False, phrase)
         if kind == "this_week":
             return DateRange(today - days(7), today, False, phrase)
         if kind == "last_week":

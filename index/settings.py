@@ -84,9 +84,21 @@ class IndexSettings(BaseSettings):
     fusion: str = Field("weighted", pattern=r"^(weighted|rrf)$")
     keyword_weight: float = Field(0.10, ge=0.0, le=5.0)
     rrf_k: int = Field(60, ge=1)
-    recency_weight: float = Field(0.8, ge=0.0, le=5.0)
+    recency_weight: float = Field(
+        0.8, ge=0.0, le=5.0,
+        description="Recency prior for questions with a relative time cue (this week, latest).")
+    current_news_days: int = Field(
+        7, ge=0, le=60,
+        description="A story this many days old or newer counts as current news.")
+    current_news_margin: float = Field(
+        0.2, ge=0.0, le=2.0,
+        description="A question with no time cue is read as about current news when a "
+        "current story scores within this of the best match.")
+    current_news_weight: float = Field(
+        0.25, ge=0.0, le=5.0,
+        description="Recency prior for such a question (newer wins among near-equals).")
+    current_news_decay_days: float = Field(14.0, gt=0.0)
     recency_days: float = Field(60.0, gt=0.0)
-    recency_window_days: int = Field(30, ge=1)
     date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
     date_filter_margin: float = Field(0.05, ge=0.0, le=2.0)
     hub_penalty: float = Field(

@@ -46,7 +46,34 @@ def test_no_date_phrase_gives_none(question: str) -> None:
 def test_relative_phrases_need_a_today() -> None:
     assert parse_query_dates("What happened yesterday?", None) is None
     rng = parse_query_dates("What happened in March 2017?", None)
-    assert rng == DateRange(D(2017, 3, 1), D(2017, 4, 1), True, "March 2017")
+    assert rng == DateRange(D(2017, 3, 1), D(2017, 4, 1), True, "March 2017", calendar=True)
+
+
+@pytest.mark.parametrize(
+    ("question", "calendar"),
+    [
+        ("What did the SBP decide in March 2017?", True),
+        ("Exports since 2016", True),
+        ("Which team won this week?", False),
+        ("Who is the latest minister to resign?", False),
+        ("What has the court recently ruled on?", False),
+        ("Which state passed a new voting law?", False),
+        ("Who is now leading the talks?", False),
+    ],
+)
+def test_calendar_periods_and_relative_cues_are_told_apart(question, calendar) -> None:
+    rng = parse_query_dates(question, TODAY)
+    assert rng is not None and rng.calendar is calendar
+    if not calendar:
+        assert rng.end == TODAY and not rng.strict
+
+
+@pytest.mark.parametrize("question", [
+    "Where is the New York Stock Exchange?", "Who just as quickly left?",
+    "Which company won the contract?",
+])
+def test_names_and_plain_words_are_no_time_cue(question) -> None:
+    assert parse_query_dates(question, TODAY) is None
 
 
 def test_contains_is_inclusive() -> None:

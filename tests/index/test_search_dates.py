@@ -81,3 +81,28 @@ def test_without_a_question_date_an_event_date_does_not_pull_in_that_period(
     s = dated.settings
     assert cotton.dense_score is not None
     assert cotton.score - cotton.dense_score <= s.date_range_weight + s.keyword_weight + 1e-6
+
+
+def test_without_a_time_cue_an_older_story_that_matches_best_is_not_buried(
+        index: Index, tmp_path: Path) -> None:
+    """Knowing today's date must not push a better-matching older story below this week's
+    news: with no time word the question is about whenever its story happened; a relative
+    cue ("the latest") asks about the news around today."""
+    folder = tmp_path / "gwadar"
+    write_article(folder, "airport.txt", title="Cabinet approves Gwadar international airport",
+                  date="2026-03-02", source="Wire G", body=(
+                      "ISLAMABAD - The federal cabinet approved a new international airport "
+                      "for Gwadar costing Rs 35 billion, to be built by a Chinese contractor."))
+    write_article(folder, "port.txt", title="Gwadar port sees more ships",
+                  date="2026-11-25", source="Wire H", body=(
+                      "GWADAR - Gwadar port handled more ships this month as two new cranes "
+                      "arrived from Shanghai."))
+    index.ingest([str(folder)])
+    asked = dt.date(2026, 11, 28)
+    hits = index.search("How much will the Gwadar international airport cost?", k=2,
+                        asked_at=asked)
+    assert hits[0].article.title == "Cabinet approves Gwadar international airport"
+    undated = index.search("How much will the Gwadar international airport cost?", k=2)
+    assert [h.article.title for h in hits] == [h.article.title for h in undated]
+    latest = index.search("What is the latest from Gwadar?", k=2, asked_at=asked)
+    assert latest[0].article.title == "Gwadar port sees more ships"
