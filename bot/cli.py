@@ -263,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from bot.settings import ConfigurationError
     from index.settings import SettingsError
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -270,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SettingsError as exc:
         print(f"newsbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:  # one line with the fix; it never quotes a secret
+        if args.debug:
+            raise
+        print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
