@@ -63,6 +63,11 @@ class IndexSettings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1, le=1024)
     fetch_timeout: float = Field(15.0, gt=0, description="Seconds per network fetch.")
     fetch_max_bytes: int = Field(10_000_000, gt=0, description="Largest feed or page fetched.")
+    fetch_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Private hosts, IPs or CIDRs feeds and pages may be fetched from "
+        "(everything else must be a public internet address).",
+    )
     max_file_bytes: int = Field(200_000_000, gt=0, description="Largest local file ingested.")
     sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -116,7 +121,7 @@ class IndexSettings(BaseSettings):
                 object.__setattr__(self, name, getattr(calibrated, name))
         return self
 
-    @field_validator("feeds", "sources", mode="before")
+    @field_validator("feeds", "sources", "fetch_allow", mode="before")
     @classmethod
     def _feeds_list(cls, value: Any) -> Any:
         return _split_list(value)

@@ -113,7 +113,8 @@ def _load_url(url: str, settings: IndexSettings) -> Iterator[LoadItem]:
     from index.fetch import FetchError, fetch
 
     try:
-        result = fetch(url, timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
+        result = fetch(url, timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+                       allow=settings.fetch_allow)
     except FetchError as exc:
         yield LoadProblem("failed", url, str(exc))
         return

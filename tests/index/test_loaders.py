@@ -14,6 +14,8 @@ from index.loaders import load_source, looks_like_feed
 from index.models import Article, LoadItem, LoadProblem
 from index.settings import IndexSettings
 
+pytestmark = pytest.mark.usefixtures("local_fetches")  # servers on 127.0.0.1
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = Path("/work/shared/data/raw/seed_article.txt")
 LONG_PARAGRAPH = (
