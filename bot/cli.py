@@ -36,6 +36,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.load(**overrides)
 
 
+def _writer(settings: Settings, command: str) -> Any:
+    """The data directory's one-writer lock (``index.datalock``) for ``newsbot COMMAND``."""
+    from index.datalock import DataDirLock
+
+    return DataDirLock(Path(settings.data_dir), f"newsbot {command}")
+
+
 def _open(settings: Settings) -> Index:
     from index import Index
 
@@ -76,6 +83,11 @@ def _parse_date(value: str | None) -> dt.date | None:
 # -- commands -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    with _writer(settings, "run"):  # held until the bot stops
+        return _run(settings)
+
+
+def _run(settings: Settings) -> int:
     index = _open(settings)
     _ensure_content(index, settings)
     if settings.telegram_token is None:
@@ -92,7 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
     index = _open(settings)
-    _ensure_content(index, settings)
+    if not index.stats().articles:  # only an empty index is written to
+        with _writer(settings, "chat"):
+            _ensure_content(index, settings)
     return _chat(index)
 
 
@@ -109,11 +123,12 @@ def _chat(index: Index) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    index = _open(settings)
-    try:
-        report = index.ingest(args.sources, progress=sys.stderr.isatty() and not args.json)
-    finally:
-        index.close()
+    with _writer(settings, "ingest"):
+        index = _open(settings)
+        try:
+            report = index.ingest(args.sources, progress=sys.stderr.isatty() and not args.json)
+        finally:
+            index.close()
     _print_report(report, args.json)
     return 0
 
@@ -150,6 +165,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    with _writer(settings, "reindex"):
+        return _reindex(settings)
+
+
+def _reindex(settings: Settings) -> int:
     index = _open(settings)
     # Feeds are not re-fetched here: the poller stored their full pages, which a feed's
     # teaser (same URL) would otherwise replace; stored articles are all re-embedded.
@@ -264,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     from bot.settings import ConfigurationError
+    from index.datalock import DataDirLocked
     from index.settings import SettingsError
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -272,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"newsbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except DataDirLocked as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 3
     except ConfigurationError as exc:  # one line with the fix; it never quotes a secret
         if args.debug:
             raise
