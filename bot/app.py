@@ -34,6 +34,7 @@ from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
 from bot.settings import ConfigurationError, Settings
 from bot.state import STATE_KEY, BotState, get_state
+from bot.updates import SkippingUpdatesRequest
 from index.api import Index
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def build_application(
         .base_file_url(file_url_for(settings.telegram_api_url))
         .concurrent_updates(True)
         .rate_limiter(AIORateLimiter(max_retries=RETRIES_ON_FLOOD))
+        .get_updates_request(SkippingUpdatesRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
