@@ -64,6 +64,11 @@ class RebuildFailed(RuntimeError):
     """The rebuild produced no usable index; the previous one keeps serving."""
 
 
+class RebuildCancelled(RuntimeError):
+    """``cancel_rebuild`` stopped the rebuild at a batch boundary; the half-built generation
+    was removed and the previous one keeps serving."""
+
+
 class Index:
     def __init__(self, settings: IndexSettings, embedder: Embedder, gen: Generation) -> None:
         self.settings = settings
@@ -72,6 +77,7 @@ class Index:
         self._retriever = Retriever(embedder, settings)
         self._write_lock = threading.Lock()
         self._rebuild_lock = threading.Lock()
+        self._cancel = threading.Event()  # set by cancel_rebuild, read at batch boundaries
         self._retired: list[Generation] = []
         self.rebuild_fraction: float | None = None  # None when no rebuild is running
         self._seen_version = gen.store.data_version()
@@ -150,6 +156,7 @@ class Index:
             raise RebuildRunning(self.rebuild_fraction or 0.0)
         started = time.monotonic()
         new_gen: Generation | None = None
+        self._cancel.clear()
         try:
             self.rebuild_fraction = 0.0
             old = self._gen
@@ -167,6 +174,7 @@ class Index:
                                       self.settings.embedding_model)
 
             def on_batch(articles: int, chunks: int) -> None:
+                self._stop_if_cancelled()
                 done = min(1.0, (ingestor.seen) / total)
                 self.rebuild_fraction = done
                 elapsed = time.monotonic() - started
@@ -184,6 +192,7 @@ class Index:
             copied = _catch_up(old, ingestor, copied)
             with self._write_lock:  # in-process writers wait for the last few articles only
                 copied = _catch_up(old, ingestor, copied, rounds=1)
+                self._stop_if_cancelled()  # the last moment the swap can still be refused
                 new_gen.save_vectors()
                 problems = new_gen.check()
                 if problems:
@@ -209,6 +218,19 @@ class Index:
         finally:
             self.rebuild_fraction = None
             self._rebuild_lock.release()
+
+    def cancel_rebuild(self) -> bool:
+        """Ask a running rebuild to stop at its next batch (the bot is shutting down): it
+        raises ``RebuildCancelled``, removes its half-built generation and leaves the live
+        one as it was. False when no rebuild is running."""
+        if self.rebuild_fraction is None:
+            return False
+        self._cancel.set()
+        return True
+
+    def _stop_if_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise RebuildCancelled("the rebuild was stopped; the previous index is serving")
 
     def _retire(self, old: Generation, *, delete: bool = True) -> None:
         """Close generations retired earlier; keep ``old`` open for in-flight queries.
