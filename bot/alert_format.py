@@ -98,7 +98,7 @@ def _day(value: str | None) -> dt.date | None:
 
 
 def feed_lines(statuses: Sequence[FeedStatus], now: float) -> list[str]:
-    """One plain-text line per feed for ``/stats``/``/sources``: healthy, or failing with
+    """One plain-text line per feed for the admins' ``/stats``: healthy, or failing with
     its last error and when it is tried again."""
     lines = []
     for feed in statuses:
