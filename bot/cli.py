@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import signal
 import sys
 from importlib import resources
 from pathlib import Path
@@ -170,6 +171,21 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def _reindex(settings: Settings) -> int:
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C: cleanly
+    try:
+        report, stats = _rebuild(settings)
+    except KeyboardInterrupt:
+        print("\nreindex stopped: its half-built generation was removed; the previous index "
+              "is still serving", file=sys.stderr)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"Rebuilt: {stats.articles} articles, {stats.chunks} chunks in {report.seconds:.1f} s; "
+          f"{report.failed} failed, {report.skipped} skipped")
+    return 0
+
+
+def _rebuild(settings: Settings) -> tuple[Any, Any]:
     index = _open(settings)
     # Feeds are not re-fetched here: the poller stored their full pages, which a feed's
     # teaser (same URL) would otherwise replace; stored articles are all re-embedded.
@@ -183,12 +199,14 @@ def _reindex(settings: Settings) -> int:
     try:
         report = index.rebuild(sources, progress=show)
         print(file=sys.stderr)
-        stats = index.stats()
+        return report, index.stats()
     finally:
         index.close()
-    print(f"Rebuilt: {stats.articles} articles, {stats.chunks} chunks in {report.seconds:.1f} s; "
-          f"{report.failed} failed, {report.skipped} skipped")
-    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: the rebuild unwinds and removes what it half built."""
+    raise KeyboardInterrupt
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

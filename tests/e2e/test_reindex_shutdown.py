@@ -27,7 +27,7 @@ async def test_shutdown_stops_a_rebuild_at_its_next_batch(
     data = tmp_path / "data"
     settings = Settings(_env_file=None, data_dir=data, telegram_token=fake_api.token,
                         telegram_api_url=fake_api.base_url, admin_ids=[ADMIN.id])
-    index = Index.open(settings, embedder=HashedEmbedder())
+    index = Index.open(settings, embedder=HashedEmbedder("minilm"))
     for n in range(60):
         write_article(tmp_path / "news", f"s{n:02}.txt", title=f"Story number {n}",
                       date="2023-05-01", body=f"Story {n} happened on Monday, people said.")
