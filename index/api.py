@@ -182,7 +182,8 @@ class Index:
                 _emit(progress, "embedding", done, articles, chunks, started, eta)
 
             ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch)
-            ingestor.add_items(_stored_as_articles(old.store.iter_articles(upto=copied, page=STORE_PAGE)))
+            ingestor.add_items(_stored_as_articles(
+                old.store.iter_articles(upto=copied, page=STORE_PAGE)))
             ingestor.add_items(item for src in all_sources
                                for item in load_source(src, self.settings))
             ingestor.flush()

@@ -130,13 +130,15 @@ def test_ok_returns_content_and_validators(base_url: str) -> None:
 
 
 def test_user_agent_is_sent(base_url: str) -> None:
-    assert fetch(f"{base_url}/ua", allow=LOCAL, timeout=2, max_bytes=1000).content.decode() == USER_AGENT
+    result = fetch(f"{base_url}/ua", allow=LOCAL, timeout=2, max_bytes=1000)
+    assert result.content.decode() == USER_AGENT
 
 
 def test_conditional_get_returns_not_modified(base_url: str) -> None:
     fresh = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000)
     assert fresh.not_modified is False and fresh.content == BODY
-    again = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000, etag=fresh.etag)
+    again = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000,
+                  etag=fresh.etag)
     assert again.not_modified is True
     assert again.status == 304 and again.content == b""
 
@@ -145,7 +147,8 @@ def test_size_limit_while_streaming(base_url: str) -> None:
     with pytest.raises(FetchError, match="larger than 5000 bytes"):
         fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=5000)
     # The same resource under a generous limit comes through whole.
-    assert len(fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=200_000).content) == 100 * 1024
+    big = fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=200_000)
+    assert len(big.content) == 100 * 1024
 
 
 def test_size_limit_from_declared_length(base_url: str) -> None:

@@ -67,3 +67,19 @@ def test_feed_cleaning_changes_only_surrogate_references() -> None:
     data = b"&#65;&amp;&#xD83D;x&#56832;&#55357;&#56832;"
     assert clean_feed_bytes(data) == b"&#65;&amp;&#xFFFD;x&#xFFFD;&#x1F600;"
     assert clean_feed_bytes(b"no references") == b"no references"
+
+
+def test_an_article_that_cannot_be_prepared_costs_only_itself(index) -> None:
+    """A caller (the feed poller hands over articles it loaded itself) passes one article
+    whose body is not text: it is a failed line of the report; the others are stored."""
+    good = [Article(f"g{n}", f"Good story {n}", None, "Wire", None, None,
+                    f"Story {n}: the port handled {n} ships on Monday, officials said.",
+                    origin=f"good {n}") for n in range(2)]
+    bad = Article("b", "Bad story", None, "Wire", None, None,
+                  b"bytes, not text",  # type: ignore[arg-type]
+                  origin="bad record")
+    report = index.ingest_articles([good[0], bad, good[1]])
+    assert (report.articles_new, report.failed) == (2, 1)
+    [problem] = report.problems
+    assert problem.where == "bad record" and problem.reason.startswith("not indexed: ")
+    assert {a.title for a in index.latest(limit=5)} == {"Good story 0", "Good story 1"}
