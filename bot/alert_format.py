@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from bot.format import (
     MESSAGE_LIMIT,
@@ -97,7 +98,7 @@ def _day(value: str | None) -> dt.date | None:
 
 
 def feed_lines(statuses: Sequence[FeedStatus], now: float) -> list[str]:
-    """One plain-text line per feed for ``/stats``/``/sources``: healthy, or failing with
+    """One plain-text line per feed for the admins' ``/stats``: healthy, or failing with
     its last error and when it is tried again."""
     lines = []
     for feed in statuses:
@@ -113,6 +114,31 @@ def feed_lines(statuses: Sequence[FeedStatus], now: float) -> list[str]:
         else:
             lines.append(f"⏳ {url} — not polled yet")
     return lines
+
+
+def public_feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
+    """One line per feed for the public ``/sources``: its host and whether it works —
+    never the full URL (credentials, API keys, paths) or the raw error (internal host
+    names); those are for the admins' ``/stats``."""
+    lines = []
+    for feed in statuses:
+        host = feed_host(feed.url)
+        if feed.failing:
+            lines.append(f"⚠️ {host} — not reachable at the moment")
+        elif feed.last_ok is not None:
+            lines.append(f"✅ {host} — ok, {feed.articles} articles")
+        else:
+            lines.append(f"⏳ {host} — not polled yet")
+    return lines
+
+
+def feed_host(url: str) -> str:
+    """The host name of a feed URL, without user, password, port, path or query."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    return truncate(host or "unknown host", 80)
 
 
 def _ago(seconds: int) -> str:

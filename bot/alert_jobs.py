@@ -63,6 +63,9 @@ class AlertServices:
         db = StateDB.open(settings.data_dir)
         subscriptions = Subscriptions(db, per_chat_limit=settings.subscriptions_per_chat)
         outbox = Outbox(db)
+        released = outbox.release_claims()  # the writer lock says their claimer is gone
+        if released:
+            logger.info("%d alert(s) claimed by a stopped run are pending again", released)
         rules = AlertRules(
             threshold=settings.alert_threshold,
             max_age_seconds=settings.alert_max_age,

@@ -72,10 +72,13 @@ class AlertSender:
             return 0
         async with self._lock:
             sent = 0
-            due = self._outbox.due()
-            for chat_id, rows in groupby(sorted(due, key=lambda a: (a.chat_id, a.id)),
-                                         key=lambda a: a.chat_id):
-                sent += await self._deliver_chat(bot, chat_id, list(rows))
+            due = self._outbox.claim_due()  # no other sender can get these rows now
+            try:
+                for chat_id, rows in groupby(sorted(due, key=lambda a: (a.chat_id, a.id)),
+                                             key=lambda a: a.chat_id):
+                    sent += await self._deliver_chat(bot, chat_id, list(rows))
+            finally:  # what was neither sent nor settled waits for the next run
+                self._outbox.release([a.id for a in due])
             return sent
 
     async def _deliver_chat(self, bot: Bot, chat_id: int, alerts: list[Alert]) -> int:

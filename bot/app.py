@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import MessageEntityType
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -32,8 +32,9 @@ from bot.handlers import admin, callbacks, errors, info, questions, subscription
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.state import STATE_KEY, BotState, get_state
+from bot.updates import SkippingUpdatesRequest
 from index.api import Index
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ ADMIN_COMMANDS = [
 ]
 
 
-class ConfigurationError(RuntimeError):
-    """The bot cannot start with these settings (e.g. no token)."""
+TOKEN_REJECTED = (
+    "Telegram rejected the token: copy it again from @BotFather "
+    "(if NEWSBOT_TELEGRAM_API_URL is set, check it too: a wrong server answers the same way)")
 
 
 def file_url_for(api_url: str) -> str:
@@ -98,6 +100,7 @@ def build_application(
         .base_file_url(file_url_for(settings.telegram_api_url))
         .concurrent_updates(True)
         .rate_limiter(AIORateLimiter(max_retries=RETRIES_ON_FLOOD))
+        .get_updates_request(SkippingUpdatesRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -197,6 +200,13 @@ def _warm_up(index: Index) -> None:
         logger.warning("index warm-up failed: %s", exc)
 
 
+def _drop_rejected_token_log(record: logging.LogRecord) -> bool:
+    """python-telegram-bot logs a rejected token with a traceback before raising it; the
+    caller reports it as one line with the fix (``TOKEN_REJECTED``), so that log goes."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, InvalidToken)
+
+
 def webhook_options(settings: Settings) -> dict[str, Any]:
     """Arguments for ``run_webhook``/``start_webhook``: listen where settings say, serve the
     webhook URL's path, and always check a secret token (a random one when none is set)."""
@@ -223,9 +233,16 @@ def run_bot(settings: Settings, index: Index, *, sources: Sequence[str] = ()) ->
     ``sources`` are what ``/reindex`` rebuilds from, besides the configured feeds.
     """
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    for handler in logging.getLogger().handlers:  # before redaction, which folds exc_info
+        handler.addFilter(_drop_rejected_token_log)
     install_log_redaction([token])
     application = build_application(settings, index, sources=sources)
-    if settings.webhook_url:
-        application.run_webhook(**webhook_options(settings))
-    else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    try:
+        if settings.webhook_url:
+            application.run_webhook(**webhook_options(settings))
+        else:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        # python-telegram-bot's message quotes the token; ``from None`` keeps it out of
+        # a --debug traceback as well. A 401 and a 404 (wrong API URL) both end here.
+        raise ConfigurationError(TOKEN_REJECTED) from None

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import signal
 import sys
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     return Settings.load(**overrides)
+
+
+def _writer(settings: Settings, command: str) -> Any:
+    """The data directory's one-writer lock (``index.datalock``) for ``newsbot COMMAND``."""
+    from index.datalock import DataDirLock
+
+    return DataDirLock(Path(settings.data_dir), f"newsbot {command}")
 
 
 def _open(settings: Settings) -> Index:
@@ -76,6 +84,11 @@ def _parse_date(value: str | None) -> dt.date | None:
 # -- commands -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    with _writer(settings, "run"):  # held until the bot stops
+        return _run(settings)
+
+
+def _run(settings: Settings) -> int:
     index = _open(settings)
     _ensure_content(index, settings)
     if settings.telegram_token is None:
@@ -92,7 +105,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
     index = _open(settings)
-    _ensure_content(index, settings)
+    if not index.stats().articles:  # only an empty index is written to
+        with _writer(settings, "chat"):
+            _ensure_content(index, settings)
     return _chat(index)
 
 
@@ -109,11 +124,12 @@ def _chat(index: Index) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    index = _open(settings)
-    try:
-        report = index.ingest(args.sources, progress=sys.stderr.isatty() and not args.json)
-    finally:
-        index.close()
+    with _writer(settings, "ingest"):
+        index = _open(settings)
+        try:
+            report = index.ingest(args.sources, progress=sys.stderr.isatty() and not args.json)
+        finally:
+            index.close()
     _print_report(report, args.json)
     return 0
 
@@ -150,6 +166,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    with _writer(settings, "reindex"):
+        return _reindex(settings)
+
+
+def _reindex(settings: Settings) -> int:
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C: cleanly
+    try:
+        report, stats = _rebuild(settings)
+    except KeyboardInterrupt:
+        print("\nreindex stopped: its half-built generation was removed; the previous index "
+              "is still serving", file=sys.stderr)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"Rebuilt: {stats.articles} articles, {stats.chunks} chunks in {report.seconds:.1f} s; "
+          f"{report.failed} failed, {report.skipped} skipped")
+    return 0
+
+
+def _rebuild(settings: Settings) -> tuple[Any, Any]:
     index = _open(settings)
     # Feeds are not re-fetched here: the poller stored their full pages, which a feed's
     # teaser (same URL) would otherwise replace; stored articles are all re-embedded.
@@ -163,12 +199,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         report = index.rebuild(sources, progress=show)
         print(file=sys.stderr)
-        stats = index.stats()
+        return report, index.stats()
     finally:
         index.close()
-    print(f"Rebuilt: {stats.articles} articles, {stats.chunks} chunks in {report.seconds:.1f} s; "
-          f"{report.failed} failed, {report.skipped} skipped")
-    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: the rebuild unwinds and removes what it half built."""
+    raise KeyboardInterrupt
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -263,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from bot.settings import ConfigurationError
+    from index.datalock import DataDirLocked
     from index.settings import SettingsError
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -270,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SettingsError as exc:
         print(f"newsbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DataDirLocked as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 3
+    except ConfigurationError as exc:  # one line with the fix; it never quotes a secret
+        if args.debug:
+            raise
+        print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -14,6 +14,11 @@ from pydantic_settings import NoDecode
 from index.settings import IndexSettings, _split_list, load_settings
 
 
+class ConfigurationError(RuntimeError):
+    """The bot cannot start with these settings (no token, a token Telegram rejects…);
+    the message is one line for the operator, with the fix."""
+
+
 class Settings(IndexSettings):
     telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
     telegram_api_url: str = Field(

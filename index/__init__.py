@@ -4,7 +4,7 @@ It knows nothing of Telegram. The public API is this module's names; everything 
 an implementation detail that may change.
 """
 
-from index.api import Index, RebuildFailed, RebuildRunning
+from index.api import Index, RebuildCancelled, RebuildFailed, RebuildRunning
 from index.models import (
     Answer,
     Article,
@@ -31,6 +31,7 @@ __all__ = [
     "IngestReport",
     "LoadProblem",
     "Quote",
+    "RebuildCancelled",
     "RebuildFailed",
     "RebuildProgress",
     "RebuildRunning",

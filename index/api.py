@@ -49,6 +49,7 @@ from index.settings import IndexSettings
 log = logging.getLogger(__name__)
 STALE_GENERATION_SECONDS = 3600
 COMPLETE_META = "complete"  # set in a generation once it is (or was) live
+STORE_PAGE = 500  # stored articles read at a time by a rebuild or re-embed
 _GEN_NAME = re.compile(r"^gen-[A-Za-z0-9_.-]+$")
 
 
@@ -64,6 +65,11 @@ class RebuildFailed(RuntimeError):
     """The rebuild produced no usable index; the previous one keeps serving."""
 
 
+class RebuildCancelled(RuntimeError):
+    """``cancel_rebuild`` stopped the rebuild at a batch boundary; the half-built generation
+    was removed and the previous one keeps serving."""
+
+
 class Index:
     def __init__(self, settings: IndexSettings, embedder: Embedder, gen: Generation) -> None:
         self.settings = settings
@@ -72,6 +78,7 @@ class Index:
         self._retriever = Retriever(embedder, settings)
         self._write_lock = threading.Lock()
         self._rebuild_lock = threading.Lock()
+        self._cancel = threading.Event()  # set by cancel_rebuild, read at batch boundaries
         self._retired: list[Generation] = []
         self.rebuild_fraction: float | None = None  # None when no rebuild is running
         self._seen_version = gen.store.data_version()
@@ -138,11 +145,19 @@ class Index:
         """Build a fresh generation: every stored article re-chunked and re-embedded, plus
         whatever ``sources`` (and sources ingested before) now hold; then swap it in
         atomically. On failure the current index keeps serving and the exception propagates.
+
+        Stored articles are read in pages (``Store.iter_articles``), never all at once.
+        Whatever is written to the live generation meanwhile (the feed poller, an
+        ``ingest`` call in this process) is caught up before the swap: first without any
+        lock, as often as new articles keep arriving, then once more under the write lock,
+        so every article committed before the swap is in the new generation. Writers wait
+        only for that last step; questions never wait.
         """
         if not self._rebuild_lock.acquire(blocking=False):
             raise RebuildRunning(self.rebuild_fraction or 0.0)
         started = time.monotonic()
         new_gen: Generation | None = None
+        self._cancel.clear()
         try:
             self.rebuild_fraction = 0.0
             old = self._gen
@@ -150,14 +165,17 @@ class Index:
             _emit(progress, "loading", 0.0, 0, 0, started, None)
             from index.loaders import load_source
 
-            items = [item for src in all_sources for item in load_source(src, self.settings)]
-            stored = old.store.latest(limit=-1)
-            total = max(1, len(stored) + len(items))
+            copied = old.store.max_article_id()  # articles up to here are copied first
+            # Progress is an estimate: sources are streamed, not counted first, and mostly
+            # hold the stored articles again.
+            stored_count = old.store.counts()[0]
+            total = max(1, stored_count * (2 if all_sources else 1))
             data_dir = Path(self.settings.data_dir)
             new_gen = Generation.open(new_dir(data_dir), self.embedder.dim,
                                       self.settings.embedding_model)
 
             def on_batch(articles: int, chunks: int) -> None:
+                self._stop_if_cancelled()
                 done = min(1.0, (ingestor.seen) / total)
                 self.rebuild_fraction = done
                 elapsed = time.monotonic() - started
@@ -165,23 +183,28 @@ class Index:
                 _emit(progress, "embedding", done, articles, chunks, started, eta)
 
             ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch)
-            ingestor.add_items(_stored_as_articles(stored))
-            ingestor.add_items(items)
+            ingestor.add_items(_stored_as_articles(
+                old.store.iter_articles(upto=copied, page=STORE_PAGE)))
+            ingestor.add_items(item for src in all_sources
+                               for item in load_source(src, self.settings))
             ingestor.flush()
             report = ingestor.report
             _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
                   started, 0.0)
-            new_gen.save_vectors()
-            problems = new_gen.check()
-            if problems:
-                raise RebuildFailed("; ".join(problems))
-            articles, _chunks, _ = new_gen.store.counts()
-            if articles == 0 and (report.failed or old.store.counts()[0]):
-                raise RebuildFailed(
-                    f"no articles could be loaded ({report.failed} sources failed)")
-            _remember_sources(new_gen, all_sources)
-            new_gen.store.set_meta(COMPLETE_META, "1")  # a fallback if CURRENT is ever lost
-            with self._write_lock:
+            copied = _catch_up(old, ingestor, copied)
+            with self._write_lock:  # in-process writers wait for the last few articles only
+                copied = _catch_up(old, ingestor, copied, rounds=1)
+                self._stop_if_cancelled()  # the last moment the swap can still be refused
+                new_gen.save_vectors()
+                problems = new_gen.check()
+                if problems:
+                    raise RebuildFailed("; ".join(problems))
+                articles, _chunks, _ = new_gen.store.counts()
+                if articles == 0 and (report.failed or old.store.counts()[0]):
+                    raise RebuildFailed(
+                        f"no articles could be loaded ({report.failed} sources failed)")
+                _remember_sources(new_gen, all_sources)
+                new_gen.store.set_meta(COMPLETE_META, "1")  # a fallback if CURRENT is lost
                 point_current(data_dir, new_gen.dir)
                 self._gen = new_gen
                 self._seen_version = new_gen.store.data_version()
@@ -197,6 +220,19 @@ class Index:
         finally:
             self.rebuild_fraction = None
             self._rebuild_lock.release()
+
+    def cancel_rebuild(self) -> bool:
+        """Ask a running rebuild to stop at its next batch (the bot is shutting down): it
+        raises ``RebuildCancelled``, removes its half-built generation and leaves the live
+        one as it was. False when no rebuild is running."""
+        if self.rebuild_fraction is None:
+            return False
+        self._cancel.set()
+        return True
+
+    def _stop_if_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise RebuildCancelled("the rebuild was stopped; the previous index is serving")
 
     def _retire(self, old: Generation, *, delete: bool = True) -> None:
         """Close generations retired earlier; keep ``old`` open for in-flight queries.
@@ -328,12 +364,11 @@ def _reembed(settings: IndexSettings, embedder: Embedder, old_dir: Path,
     old = Store(old_dir / SQLITE_NAME)
     new_gen: Generation | None = None
     try:
-        stored = old.latest(limit=-1)
         log.warning("%s: re-embedding %d stored articles with %r (one-off)", changed,
-                    len(stored), changed.model)
+                    old.counts()[0], changed.model)
         new_gen = Generation.open(new_dir(data_dir), embedder.dim, settings.embedding_model)
         ingestor = Ingestor(new_gen, embedder, settings)
-        ingestor.add_items(_stored_as_articles(stored))
+        ingestor.add_items(_stored_as_articles(old.iter_articles(page=STORE_PAGE)))
         ingestor.flush()
         new_gen.save_vectors()
         raw_sources = old.get_meta("sources")
@@ -352,7 +387,29 @@ def _reembed(settings: IndexSettings, embedder: Embedder, old_dir: Path,
     return new_gen
 
 
-def _stored_as_articles(stored: list[StoredArticle]) -> Iterable[Article]:
+def _catch_up(old: Generation, ingestor: Ingestor, copied: int, *, rounds: int = 5) -> int:
+    """Copy into the rebuild what was committed to ``old`` after article id ``copied``;
+    repeat while a round still brings something (at most ``rounds``). Returns the new
+    high-water mark.
+
+    A new or updated article gets a higher id — except that SQLite hands the id of a
+    deleted newest row to the next insert, so an update of article ``copied`` itself keeps
+    its id: the boundary article is read again each round (a duplicate costs a hash)."""
+    for _ in range(rounds):
+        before = ingestor.report.articles_new + ingestor.report.articles_updated
+        high = old.store.max_article_id()
+        if high < copied:
+            break
+        ingestor.add_items(_stored_as_articles(
+            old.store.iter_articles(after=copied - 1, upto=high, page=STORE_PAGE)))
+        ingestor.flush()
+        copied = high
+        if ingestor.report.articles_new + ingestor.report.articles_updated == before:
+            break
+    return copied
+
+
+def _stored_as_articles(stored: Iterable[StoredArticle]) -> Iterable[Article]:
     for a in stored:
         published = None
         if a.published_at:

@@ -25,7 +25,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from index.api import Index
-from index.fetch import FetchError, FetchResult, fetch
+from index.fetch import FetchError, FetchRefused, FetchResult, fetch
 from index.loaders import _guarded as normalized  # the loaders' one normalization step
 from index.loaders import looks_like_feed
 from index.loaders.feed import load_feed
@@ -168,7 +168,8 @@ class FeedPoller:
         s = self.settings
         try:
             result = fetch(feed.url, timeout=s.fetch_timeout, max_bytes=s.fetch_max_bytes,
-                           etag=feed.etag, last_modified=feed.last_modified)
+                           etag=feed.etag, last_modified=feed.last_modified,
+                           allow=s.fetch_allow)
         except FetchError as exc:
             fetched.error = str(exc)
             return fetched
@@ -204,27 +205,38 @@ class FeedPoller:
                 if pages > MAX_PAGES_PER_POLL:
                     item.note = f"{SUMMARY_ONLY}: page not fetched (too many in one poll)"
                 else:
-                    self._fill_from_page(item)
+                    refused = self._fill_from_page(item)
+                    if refused is not None:
+                        out.append(refused)
             out.append(item)
         return out
 
-    def _fill_from_page(self, entry: Article) -> None:
+    def _fill_from_page(self, entry: Article) -> LoadProblem | None:
+        """Replace the teaser by the page's main text; a page refused by the address guard
+        (``index.netguard``) comes back as a report line, and the teaser is kept."""
         s = self.settings
         page: Article | None = None
         try:
             assert entry.url is not None
-            result = fetch(entry.url, timeout=s.fetch_timeout, max_bytes=s.fetch_max_bytes)
+            result = fetch(entry.url, timeout=s.fetch_timeout, max_bytes=s.fetch_max_bytes,
+                           allow=s.fetch_allow)
             page = next((i for i in load_webpage(result.content, result.url)
                          if isinstance(i, Article)), None)
+        except FetchRefused as exc:
+            log.warning("article page %s: %s", entry.url, exc)
+            entry.note = f"{SUMMARY_ONLY}: page fetch refused (not a public address)"
+            return LoadProblem("skipped", entry.url or entry.origin,
+                               f"article page not fetched: {exc}")
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the summary
             log.info("article page %s: %s", entry.url, exc)
         if page is None or len(page.body) <= len(entry.body):
             entry.note = PAGE_FAILED
-            return
+            return None
         entry.body = page.body
         entry.title = entry.title or page.title
         entry.published_at = entry.published_at or page.published_at
         entry.note = None
+        return None
 
     # -- the storing half (the polling thread, one feed at a time) ---------------------------
     def _store(self, fetched: _Fetched) -> FeedPollResult:

@@ -9,10 +9,13 @@ operator as is.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from index.netguard import AddressRefused, FetchAllow, guarded_transport
 
 USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot)"
 MAX_REDIRECTS = 5
@@ -21,6 +24,10 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 class FetchError(ValueError):
     """A fetch failed; ``str(error)`` is a one-line, human-readable reason."""
+
+
+class FetchRefused(FetchError):
+    """The URL (or a redirect hop) leads to an address that is not public internet."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,8 +55,13 @@ def fetch(
     max_bytes: int,
     etag: str | None = None,
     last_modified: str | None = None,
+    allow: Iterable[str] = (),
 ) -> FetchResult:
     """GET ``url`` following at most 5 redirects, within ``timeout`` seconds in total.
+
+    Only public internet addresses are connected to (``index.netguard``), at every
+    redirect hop; ``allow`` (``NEWSBOT_FETCH_ALLOW``) names private hosts, IPs or networks
+    an operator's own feeds live on.
 
     ``etag``/``last_modified`` make the request conditional; an unchanged resource comes
     back as ``FetchResult(not_modified=True)``. Raises ``FetchError`` for anything else
@@ -65,7 +77,9 @@ def fetch(
     seen: list[str] = []
     current = url
     try:
-        with httpx.Client(follow_redirects=False, headers=headers) as client:
+        transport = guarded_transport(FetchAllow.parse(allow))
+        with httpx.Client(follow_redirects=False, headers=headers, transport=transport,
+                          trust_env=False) as client:
             while True:
                 seen.append(current)
                 result, location = _get_once(client, current, deadline, timeout, max_bytes)
@@ -81,6 +95,9 @@ def fetch(
                         f"too many redirects fetching {url} (more than {MAX_REDIRECTS})"
                     )
                 current = target
+    except AddressRefused as exc:
+        where = url if current == url else f"{url} (redirected to {current})"
+        raise FetchRefused(f"{where}: {exc}") from None
     except httpx.TimeoutException:
         raise FetchError(f"timed out after {timeout:g} s fetching {url}") from None
     except httpx.InvalidURL:

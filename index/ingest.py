@@ -33,7 +33,7 @@ from index.chunkdays import day_number
 from index.chunking import chunk_article
 from index.embed import Embedder
 from index.generation import Generation
-from index.loaders import load_source
+from index.loaders import load_source, problem_reason
 from index.models import Article, Chunk, IngestReport, LoadProblem
 from index.normalize import body_hash
 from index.settings import IndexSettings
@@ -132,7 +132,7 @@ class Ingestor:
                     if isinstance(item, LoadProblem):
                         self.report.add_problem(item)
                         continue
-                    prepared = self._prepare(item, lane, stop)
+                    prepared = self._prepare_guarded(item, lane, stop)
                     if prepared is not None:
                         _put(lane, prepared, stop)
             except IngestStopped:
@@ -166,12 +166,26 @@ class Ingestor:
     def add(self, article: Article) -> None:
         """Queue one article (no producer thread: for callers adding articles one by one)."""
         self.seen += 1
-        prepared = self._prepare(article, None, None)
+        prepared = self._prepare_guarded(article, None, None)
         if prepared is not None:
             self._pending.append(prepared)
             self._pending_chunks += len(prepared.pending.chunks)
             if self._pending_chunks >= BATCH_CHUNKS:
                 self.flush()
+
+    def _prepare_guarded(self, article: Article, lane: queue.Queue[object] | None,
+                         stop: threading.Event | None) -> _Prepared | None:
+        """``_prepare``, but an article that cannot be hashed, chunked or tokenized becomes
+        a failed record in the report: one bad record never costs the good ones beside it."""
+        try:
+            return self._prepare(article, lane, stop)
+        except IngestStopped:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported, and the batch goes on
+            log.warning("article %s not indexed: %s", article.origin, exc)
+            self.report.add_problem(LoadProblem(
+                "failed", article.origin or article.id, f"not indexed: {problem_reason(exc)}"))
+            return None
 
     def _prepare(self, article: Article, lane: queue.Queue[object] | None,
                  stop: threading.Event | None) -> _Prepared | None:

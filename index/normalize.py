@@ -19,6 +19,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # Invisible characters that only ever get in the way of matching and quoting. The soft
 # hyphen is included because it is invisible too and splits words for search.
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Bidi embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI, PDI).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+REPLACEMENT = "\ufffd"  # what an unpaired surrogate becomes
 
 # An entity with its terminating semicolon. ``html.unescape`` on its own would also turn
 # legacy forms such as "&not" in "&notation" into symbols, which corrupts plain text.
@@ -91,7 +94,7 @@ def normalize_text(s: str | None) -> str:
         if decoded == text:
             break
         text = decoded
-    text = text.translate(_ZERO_WIDTH)
+    text = _UNSAFE.sub(lambda m: _CLEAN_TABLE[m.group()], text.translate(_ZERO_WIDTH))
     text = "".join(" " if _is_space_or_control(ch) else ch for ch in text)
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
@@ -301,23 +304,36 @@ def _clean(text: str) -> str:
 
 
 def _clean_char(ch: str) -> str:
-    """Newlines survive, other whitespace becomes a space, other control chars vanish."""
+    """Newlines survive, other whitespace becomes a space, other control chars and the
+    bidi embedding/override/isolate controls vanish (they can make a headline read
+    backwards in answers and alerts), and an unpaired UTF-16 surrogate (half an emoji in
+    scraped JSON, ``"\\ud83d"``) becomes U+FFFD: it cannot be encoded as UTF-8, so left in
+    place it would make hashing, SQLite and Telegram fail on the whole batch."""
     if ch == "\n":
         return ch
     if ch.isspace():
         return " "
-    if unicodedata.category(ch) == "Cc":
+    if ch in _BIDI_CONTROLS:
         return ""
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return ""
+    if category == "Cs":
+        return REPLACEMENT
     return ch
 
 
 # Every character ``_clean`` changes: the zero-width ones, and those ``_clean_char`` changes
-# (all whitespace lies below U+3001, all control characters below U+0100; a test checks the
-# whole Unicode range).
+# (all whitespace lies below U+3001, all control characters below U+0100, the surrogates in
+# U+D800–U+DFFF; a test checks the whole Unicode range).
 _CLEAN_TABLE: dict[str, str] = {
     **{chr(cp): "" for cp in _ZERO_WIDTH},
-    **{chr(cp): _clean_char(chr(cp)) for cp in range(0x3001) if _clean_char(chr(cp)) != chr(cp)},
+    **{chr(cp): _clean_char(chr(cp))
+       for cp in [*range(0x3001), *range(0xD800, 0xE000)]
+       if _clean_char(chr(cp)) != chr(cp)},
 }
+# The bidi controls and surrogates alone: one-line text turns other controls into spaces.
+_UNSAFE = re.compile("[\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _CLEAN_RE = re.compile("[" + "".join(re.escape(ch) for ch in _CLEAN_TABLE) + "]")
 
 

@@ -4,7 +4,12 @@ Rows are written by the matcher (``index.alerts``) and consumed by a sender that
 to reach a chat. ``UNIQUE (chat_id, story_id)`` makes enqueueing idempotent: matching an
 article twice, or the same story from a second outlet, cannot add a second alert for a
 chat. A row turns ``sent`` only after the sender reports that the chat accepted it, so a
-crash anywhere before that leaves it ``pending`` and it is delivered after a restart.
+crash anywhere before that leaves it ``pending`` (or ``sending``) and it is delivered after
+a restart. A sender first *claims* the rows it will send (``pending`` → ``sending`` in one
+``UPDATE … RETURNING``), so two senders — two processes, or two calls racing — can never
+both send one row; a row claimed but not sent goes back to ``pending``. Rows a crash left
+claimed are released by the next writer at start (``release_claims``; the data directory
+lock guarantees the claimer is gone).
 Each row carries everything the message shows (headline, quote, outlet, …): delivery
 needs no index, and a rebuild cannot change what an alert says.
 """
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 
 from index.statedb import StateDB
 
+_OPEN = "('pending', 'sending')"  # not yet delivered, failed or dropped
 _COLUMNS = ("id, chat_id, story_id, topic, headline, quote, source, url, published, score, "
             "created_at, attempts")
 
@@ -81,11 +87,33 @@ class Outbox:
             "ORDER BY id LIMIT ?", (self._clock(), limit))
         return [Alert(*r) for r in rows]
 
+    def claim_due(self, limit: int = 500) -> list[Alert]:
+        """``due()``, claimed: the returned rows are ``sending`` and no other sender can
+        get them; each must end ``sent``, ``failed``, retried or ``release``d."""
+        with self._db.transaction() as cur:
+            rows = cur.execute(
+                f"UPDATE outbox SET status = 'sending' WHERE id IN ("
+                "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                f"ORDER BY id LIMIT ?) RETURNING {_COLUMNS}",
+                (self._clock(), limit)).fetchall()
+        return sorted((Alert(*r) for r in rows), key=lambda a: a.id)
+
+    def release(self, ids: Sequence[int]) -> None:
+        """Give claimed rows back unsent (a chat's pace said wait)."""
+        with self._db.transaction() as cur:
+            cur.executemany("UPDATE outbox SET status = 'pending' "
+                            "WHERE id = ? AND status = 'sending'", [(i,) for i in ids])
+
+    def release_claims(self) -> int:
+        """At start: rows a crashed sender had claimed are pending again."""
+        return self._db.execute(
+            "UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+
     def mark_sent(self, ids: Sequence[int], message_id: int | None) -> None:
         with self._db.transaction() as cur:
             cur.executemany(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, "
-                "last_error = NULL WHERE id = ? AND status = 'pending'",
+                f"last_error = NULL WHERE id = ? AND status IN {_OPEN}",
                 [(self._clock(), message_id, i) for i in ids])
 
     def retry_later(self, ids: Sequence[int], delay: float, error: str, *,
@@ -93,8 +121,8 @@ class Outbox:
         """Try again after ``delay`` seconds (a flood wait does not count as an attempt)."""
         with self._db.transaction() as cur:
             cur.executemany(
-                "UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, "
-                "last_error = ? WHERE id = ? AND status = 'pending'",
+                "UPDATE outbox SET status = 'pending', attempts = attempts + ?, "
+                f"next_attempt_at = ?, last_error = ? WHERE id = ? AND status IN {_OPEN}",
                 [(1 if count_attempt else 0, self._clock() + delay, error[:500], i)
                  for i in ids])
 
@@ -103,13 +131,13 @@ class Outbox:
         with self._db.transaction() as cur:
             cur.executemany(
                 "UPDATE outbox SET status = 'failed', last_error = ? "
-                "WHERE id = ? AND status = 'pending'", [(error[:500], i) for i in ids])
+                f"WHERE id = ? AND status IN {_OPEN}", [(error[:500], i) for i in ids])
 
     def drop_chat(self, chat_id: int, reason: str) -> int:
         """Drop everything pending for a chat the bot can no longer reach."""
         return self._db.execute(
             "UPDATE outbox SET status = 'dropped', last_error = ? "
-            "WHERE chat_id = ? AND status = 'pending'", (reason[:500], chat_id))
+            f"WHERE chat_id = ? AND status IN {_OPEN}", (reason[:500], chat_id))
 
     def move_chat(self, old_id: int, new_id: int) -> None:
         self._db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?",
@@ -129,6 +157,7 @@ class Outbox:
             "AND sent_at >= ?", (chat_id, since))[0][0])
 
     def counts(self) -> dict[str, int]:
-        """Rows per status: pending, sent, failed, dropped."""
+        """Rows per status: pending (claimed ones included), sent, failed, dropped."""
         return {status: int(n) for status, n in self._db.query(
-            "SELECT status, count(*) FROM outbox GROUP BY status")}
+            "SELECT CASE status WHEN 'sending' THEN 'pending' ELSE status END AS s, "
+            "count(*) FROM outbox GROUP BY s")}

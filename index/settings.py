@@ -42,7 +42,9 @@ class IndexSettings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
-        extra="forbid",
+        # .env may hold other programs' variables: only NEWSBOT_* keys are ours, and
+        # ``load_settings`` rejects unknown NEWSBOT_* names itself (with a suggestion).
+        extra="ignore",
         validate_default=True,
     )
 
@@ -61,6 +63,11 @@ class IndexSettings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1, le=1024)
     fetch_timeout: float = Field(15.0, gt=0, description="Seconds per network fetch.")
     fetch_max_bytes: int = Field(10_000_000, gt=0, description="Largest feed or page fetched.")
+    fetch_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Private hosts, IPs or CIDRs feeds and pages may be fetched from "
+        "(everything else must be a public internet address).",
+    )
     max_file_bytes: int = Field(200_000_000, gt=0, description="Largest local file ingested.")
     sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -126,7 +133,7 @@ class IndexSettings(BaseSettings):
                 object.__setattr__(self, name, getattr(calibrated, name))
         return self
 
-    @field_validator("feeds", "sources", mode="before")
+    @field_validator("feeds", "sources", "fetch_allow", mode="before")
     @classmethod
     def _feeds_list(cls, value: Any) -> Any:
         return _split_list(value)
@@ -153,13 +160,17 @@ class IndexSettings(BaseSettings):
 
 
 def load_settings(cls: type[BaseSettings], **overrides: Any) -> Any:
-    """Instantiate ``cls``; reject unknown ``NEWSBOT_*`` variables and name bad ones."""
+    """Instantiate ``cls``; reject unknown ``NEWSBOT_*`` variables (environment or
+    ``.env``, in any letter case) with the closest known name, and name bad values."""
     known = {ENV_PREFIX + name.upper() for name in cls.model_fields} | {MODEL_CACHE_ENV}
-    unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
-    if unknown:
-        raise SettingsError(
-            f"unknown setting {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
+    problems = [_unknown(k, known, "") for k in sorted(os.environ)
+                if _ours(k) and k.upper() not in known]
+    env_file = overrides.get("_env_file", cls.model_config.get("env_file"))
+    if isinstance(env_file, (str, os.PathLike)) and Path(env_file).is_file():
+        problems += [_unknown(k, known, " (in .env)") for k in _dotenv_keys(Path(env_file))
+                     if _ours(k) and k.upper() not in known]
+    if problems:
+        raise SettingsError("; ".join(problems))
     try:
         return cls(**overrides)
     except ValidationError as exc:
@@ -167,10 +178,29 @@ def load_settings(cls: type[BaseSettings], **overrides: Any) -> Any:
         for err in exc.errors():
             loc = err.get("loc") or ("?",)
             name = ENV_PREFIX + str(loc[0]).upper()
-            if err.get("type") == "extra_forbidden":
-                messages.append(f"unknown setting {name} (in .env)")
-            else:
-                messages.append(f"{name}: {err.get('msg')} (got {err.get('input')!r})")
+            messages.append(f"{name}: {err.get('msg')} (got {err.get('input')!r})")
         raise SettingsError("; ".join(messages)) from None
     except (ValueError, TypeError) as exc:  # e.g. a JSON list that does not parse
         raise SettingsError(f"bad setting: {exc}") from None
+
+
+def _ours(key: str) -> bool:
+    return key.upper().startswith(ENV_PREFIX)
+
+
+def _dotenv_keys(path: Path) -> list[str]:
+    """The variable names a ``.env`` file sets (python-dotenv parses it as
+    pydantic-settings does)."""
+    from dotenv import dotenv_values
+
+    return [k for k in dotenv_values(path, encoding="utf-8") if k]
+
+
+def _unknown(key: str, known: set[str], where: str) -> str:
+    """"unknown setting NEWSBOT_X (in .env); did you mean NEWSBOT_Y?" — the closest known
+    name only, not the whole list."""
+    import difflib
+
+    close = difflib.get_close_matches(key.upper(), sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else " (see config.example.env)"
+    return f"unknown setting {key}{where}{hint}"

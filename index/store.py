@@ -393,6 +393,22 @@ class Store:
                 (last_id, limit)).fetchall()
         return [StoredArticle(*r) for r in rows]
 
+    def iter_articles(self, after: int = 0, upto: int | None = None, *,
+                      page: int = 500) -> Iterator[StoredArticle]:
+        """Articles with ``after < id <= upto`` (all above ``after`` when ``upto`` is None),
+        in id order, read ``page`` rows at a time: a rebuild of millions of articles holds
+        one page in memory, not the whole store."""
+        last = after
+        while True:
+            rows = self.articles_after(last, limit=page)
+            for article in rows:
+                if upto is not None and article.rowid > upto:
+                    return
+                yield article
+            if len(rows) < page:
+                return
+            last = rows[-1].rowid
+
     def articles_published_since(self, day: dt.date, limit: int = 5000) -> list[StoredArticle]:
         """Articles published on or after ``day``, in id order (fresh news after a rebuild)."""
         with self.lock:

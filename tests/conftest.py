@@ -26,6 +26,13 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env is read, ./data lands in tmp
 
 
+@pytest.fixture
+def local_fetches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let fetches reach the tests' HTTP servers on 127.0.0.1, as an operator with an
+    internal feed would (``NEWSBOT_FETCH_ALLOW``); without it loopback is refused."""
+    monkeypatch.setenv("NEWSBOT_FETCH_ALLOW", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real packaged MiniLM model, loaded once (about 7 s)."""

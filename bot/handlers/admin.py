@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -18,10 +19,14 @@ from telegram.ext import ContextTypes
 from bot.alert_format import feed_lines
 from bot.redact import describe, redact
 from bot.state import BotState, RebuildJob, get_state
-from index.api import RebuildRunning
+from index.api import RebuildCancelled, RebuildRunning
 from index.models import IndexStats, IngestReport, RebuildProgress
 
 logger = logging.getLogger(__name__)
+
+SHUTDOWN_CHECK_SECONDS = 0.2  # how soon a running rebuild notices the bot stopping
+STOPPED = ("Rebuild stopped: the bot is shutting down. The previous index is still "
+           "serving; run /reindex again after the restart.")
 
 
 def _is_admin(update: Update, state: BotState) -> bool:
@@ -68,29 +73,46 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state.rebuild = job  # claimed before any await, so a second /reindex sees it
     # No await before create_task: the task then exists even if shutdown starts meanwhile,
     # and Application.stop() waits for it.
-    context.application.create_task(_run_rebuild(state, job, message), update=update)
+    application = context.application
+    application.create_task(_run_rebuild(state, job, message, lambda: application.running),
+                            update=update)
 
 
-async def _run_rebuild(state: BotState, job: RebuildJob, request: Message) -> None:
-    """Send the status message, run the rebuild in a worker thread, edit progress in."""
+async def _run_rebuild(state: BotState, job: RebuildJob, request: Message,
+                       running: Callable[[], bool]) -> None:
+    """Send the status message, run the rebuild in a worker thread, edit progress in.
+
+    When the bot starts shutting down (Ctrl-C, SIGTERM: ``running()`` turns False, and
+    ``Application.stop`` waits for this task), the rebuild is asked to stop at its next
+    batch; the live index stays as it was and the admin is told."""
     try:
         status = await request.reply_text("Rebuilding the index from all sources…")
         shown: str | None = status.text
         worker = asyncio.ensure_future(
             asyncio.to_thread(state.index.rebuild, list(state.sources), progress=job.record)
         )
+        last_edit = time.monotonic()
         while True:
-            done, _ = await asyncio.wait({worker}, timeout=state.progress_interval)
+            done, _ = await asyncio.wait({worker}, timeout=SHUTDOWN_CHECK_SECONDS)
             if done:
                 break
-            text = progress_text(job)
-            if text != shown:
-                shown = await _edit(status, text, shown)
+            if not running():
+                state.index.cancel_rebuild()
+                continue
+            if time.monotonic() - last_edit >= state.progress_interval:
+                last_edit = time.monotonic()
+                text = progress_text(job)
+                if text != shown:
+                    shown = await _edit(status, text, shown)
         try:
             report = worker.result()
         except RebuildRunning as exc:  # started elsewhere (e.g. the CLI in this process)
             percent = round(exc.fraction * 100)
             await _edit(status, f"A rebuild is already running, {percent} %.", shown)
+            return
+        except RebuildCancelled:
+            logger.warning("rebuild stopped: the bot is shutting down")
+            await _edit(status, STOPPED, shown)
             return
         except Exception as exc:  # the index keeps its old generation on failure
             logger.error("rebuild failed: %s", describe(exc, _secrets(state)))

@@ -13,6 +13,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.format import render_answer, render_article
+from bot.handlers.limits import within_limit
 from bot.keyboards import FullArticle, MoreResults, parse_callback
 from bot.replies import NO_PREVIEW, send_page
 from bot.state import get_state
@@ -27,6 +28,8 @@ MAX_ARTICLE_PARTS = 5  # beyond this, send the link rather than flood the chat
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
+        return
+    if not await within_limit(update, context):  # a page or an article: a costly reply
         return
     request = parse_callback(query.data)
     state = get_state(context)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.alert_format import feed_lines
+from bot.alert_format import public_feed_lines
 from bot.format import escape, pack_lines, render_latest, render_sources
+from bot.handlers.limits import within_limit
 from bot.replies import NO_PREVIEW
 from bot.state import get_state
 
@@ -55,6 +55,8 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:
         return
     topic = " ".join(context.args or []).strip() or None
+    if topic is not None and not await within_limit(update, context):  # a search
+        return
     state = get_state(context)
     articles = await asyncio.to_thread(state.index.latest, topic, limit=LATEST_COUNT)
     for text in render_latest(articles, topic):
@@ -63,14 +65,14 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    if message is None:
+    if message is None or not await within_limit(update, context):
         return
     state = get_state(context)
     stats = await asyncio.to_thread(state.index.sources)
     texts = render_sources(stats)
     poller = state.alerts.poller if state.alerts else None
-    if poller is not None:  # the feeds, each healthy or with its last error
-        lines = feed_lines(poller.statuses(), time.time())
+    if poller is not None:  # the feeds by host only: URLs and errors are for /stats
+        lines = public_feed_lines(poller.statuses())
         texts += pack_lines([f"<b>Feeds ({len(lines)})</b>", *(escape(ln) for ln in lines)])
     for text in texts:
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)

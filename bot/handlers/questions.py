@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import time
 
@@ -18,6 +17,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.ext import ContextTypes
 
 from bot.format import render_answer
+from bot.handlers.limits import within_limit
 from bot.replies import reply_plain, send_page, typing
 from bot.state import get_state
 
@@ -92,17 +92,8 @@ async def answer_question(
         await reply_plain(message, USAGE)
         return
     state = get_state(context)
-    if user is not None:
-        verdict = state.limiter.check(user.id)
-        if not verdict.allowed:
-            if verdict.notify:
-                seconds = max(1, math.ceil(verdict.retry_after))
-                await reply_plain(
-                    message,
-                    f"You're asking faster than I can read — please wait {seconds} s "
-                    "and ask again.",
-                )
-            return
+    if not await within_limit(update, context):
+        return
     asked_at = message.date.date() if message.date else None
     async with typing(message):
         started = time.perf_counter()

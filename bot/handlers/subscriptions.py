@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.alert_jobs import AlertServices
+from bot.handlers.limits import within_limit
 from bot.replies import reply_plain
 from bot.state import BotState, get_state
 from index.subscriptions import Subscription, SubscriptionError
@@ -115,6 +116,8 @@ async def _resolve(
         return None
     if services is None:
         await reply_plain(message, NOT_ALERTS)
+        return None
+    if change and not await within_limit(update, context):  # getChatMember, even refused
         return None
     target = await _target(update, context, state, change=change)
     if target is None:

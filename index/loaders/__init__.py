@@ -51,7 +51,7 @@ def load_source(source: str, settings: IndexSettings) -> Iterator[LoadItem]:
         else:
             yield LoadProblem("failed", source, "no such file or directory")
     except OSError as exc:  # e.g. an unreadable directory
-        yield LoadProblem("failed", source, _reason(exc))
+        yield LoadProblem("failed", source, problem_reason(exc))
 
 
 def _load_directory(top: Path, settings: IndexSettings) -> Iterator[LoadItem]:
@@ -78,7 +78,7 @@ def _load_file(path: Path, settings: IndexSettings) -> Iterator[LoadItem]:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        yield LoadProblem("failed", where, _reason(exc))
+        yield LoadProblem("failed", where, problem_reason(exc))
         return
     if size > settings.max_file_bytes:
         yield LoadProblem(
@@ -113,7 +113,8 @@ def _load_url(url: str, settings: IndexSettings) -> Iterator[LoadItem]:
     from index.fetch import FetchError, fetch
 
     try:
-        result = fetch(url, timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
+        result = fetch(url, timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+                       allow=settings.fetch_allow)
     except FetchError as exc:
         yield LoadProblem("failed", url, str(exc))
         return
@@ -160,7 +161,7 @@ def _guarded(
             else:
                 yield finished
     except Exception as exc:  # noqa: BLE001 - the point is that nothing escapes
-        problems.append(LoadProblem("failed", where, _reason(exc)))
+        problems.append(LoadProblem("failed", where, problem_reason(exc)))
     yield from _fold(problems, where, label)
 
 
@@ -205,7 +206,7 @@ def _fold(problems: list[LoadProblem], where: str, label: str) -> list[LoadProbl
     return folded
 
 
-def _reason(exc: BaseException) -> str:
+def problem_reason(exc: BaseException) -> str:
     """A short, traceback-free reason for an unexpected error."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[:1].lower() + exc.strerror[1:]

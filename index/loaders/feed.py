@@ -9,6 +9,7 @@ can fetch the full page.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,11 +21,61 @@ from index.normalize import canonical_url, html_to_text, looks_like_html, normal
 from index.pubdates import parse_published
 
 SUMMARY_ONLY_CHARS = 400
+# A numeric character reference, decimal or hex ("&#55357;", "&#xD83D;").
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_HIGH = range(0xD800, 0xDC00)
+_LOW = range(0xDC00, 0xE000)
+
+
+def clean_feed_bytes(data: bytes) -> bytes:
+    """Feed bytes with every character reference to a UTF-16 surrogate made harmless.
+
+    Feeds written by UTF-16 software escape an emoji as two references ("&#55357;&#56832;");
+    feedparser decodes each to a lone surrogate and then fails on the whole feed, on every
+    poll. A high+low pair becomes the one character it stands for; a lone half becomes
+    U+FFFD. Everything else is left byte for byte."""
+    if b"&#" not in data:
+        return data
+    out: list[bytes] = []
+    last = 0
+    pending: tuple[int, int] | None = None  # (start, value) of a high surrogate just seen
+    for match in _CHAR_REF.finditer(data):
+        value = _ref_value(match)
+        if pending is not None:
+            start, high = pending
+            pending = None
+            if value in _LOW and match.start() == _end_of_ref(data, start):
+                joined = 0x10000 + ((high - 0xD800) << 10) + (value - 0xDC00)
+                out += [data[last:start], b"&#x%X;" % joined]
+                last = match.end()
+                continue
+            out += [data[last:start], b"&#xFFFD;"]
+            last = _end_of_ref(data, start)
+        if value in _HIGH:
+            pending = (match.start(), value)
+        elif value in _LOW:
+            out += [data[last:match.start()], b"&#xFFFD;"]
+            last = match.end()
+    if pending is not None:
+        start, _ = pending
+        out += [data[last:start], b"&#xFFFD;"]
+        last = _end_of_ref(data, start)
+    out.append(data[last:])
+    return b"".join(out)
+
+
+def _ref_value(match: re.Match[bytes]) -> int:
+    hexa, decimal = match.group(1), match.group(2)
+    return int(hexa, 16) if hexa is not None else int(decimal)
+
+
+def _end_of_ref(data: bytes, start: int) -> int:
+    return data.index(b";", start) + 1
 
 
 def load_feed(data: bytes, origin: str, *, fallback_source: str) -> Iterator[LoadItem]:
     """Yield one article per feed entry; ``origin`` is the file path or feed URL."""
-    parsed = feedparser.parse(data)
+    parsed = feedparser.parse(clean_feed_bytes(data))
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):

@@ -313,6 +313,13 @@ class FakeBotApi:
             self._push({"message": message})
             return copy.deepcopy(message)
 
+    def push_raw(self, payload: JSON) -> int:
+        """Queue an update exactly as given (it may be one a client cannot parse, e.g. a
+        field a newer Bot API made required is missing); returns its update_id."""
+        with self._cond:
+            self._push(payload)
+            return int(self._updates[-1]["update_id"])
+
     def webhook_update(self, chat: Chat, user: User, text: str) -> JSON:
         """A message update for delivery by webhook (the test POSTs it; nothing is queued)."""
         with self._cond:

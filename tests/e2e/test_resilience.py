@@ -73,7 +73,8 @@ async def test_per_user_rate_limit(start_bot: BotStarter) -> None:
     messages = api.sent(chat.id)
     answers = [m for m in messages if "\n1. " in m.text]
     notices = [m for m in messages if m.text.startswith("You're asking faster")]
-    assert len(answers) == 2 and len(notices) == 1 and messages[-1] is not None
+    assert len(answers) == 2 and len(notices) == 1
+    assert messages[-1].message_id == help_reply.message_id  # /help came after all four
     assert "please wait" in notices[0].text and help_reply.text.startswith("Ask me")
     assert len(messages) == 4
     # Someone else is not affected.

@@ -15,6 +15,8 @@ from index.statedb import StateDB
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import oil_entries, seed_entry, wheat_entry
 
+pytestmark = pytest.mark.usefixtures("local_fetches")  # servers on 127.0.0.1
+
 
 class Clock:
     def __init__(self) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from index.fetch import USER_AGENT, FetchError, FetchResult, fetch
 
+LOCAL = ["127.0.0.1"]  # the test server's address (NEWSBOT_FETCH_ALLOW; see test_netguard.py)
 BODY = b"<rss><channel><title>ok</title></channel></rss>"
 
 
@@ -115,7 +116,7 @@ def base_url() -> Iterator[str]:
 
 
 def test_ok_returns_content_and_validators(base_url: str) -> None:
-    result = fetch(f"{base_url}/ok", timeout=2, max_bytes=10_000)
+    result = fetch(f"{base_url}/ok", allow=LOCAL, timeout=2, max_bytes=10_000)
     assert result == FetchResult(
         url=f"{base_url}/ok",
         status=200,
@@ -129,33 +130,36 @@ def test_ok_returns_content_and_validators(base_url: str) -> None:
 
 
 def test_user_agent_is_sent(base_url: str) -> None:
-    assert fetch(f"{base_url}/ua", timeout=2, max_bytes=1000).content.decode() == USER_AGENT
+    result = fetch(f"{base_url}/ua", allow=LOCAL, timeout=2, max_bytes=1000)
+    assert result.content.decode() == USER_AGENT
 
 
 def test_conditional_get_returns_not_modified(base_url: str) -> None:
-    fresh = fetch(f"{base_url}/conditional", timeout=2, max_bytes=10_000)
+    fresh = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000)
     assert fresh.not_modified is False and fresh.content == BODY
-    again = fetch(f"{base_url}/conditional", timeout=2, max_bytes=10_000, etag=fresh.etag)
+    again = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000,
+                  etag=fresh.etag)
     assert again.not_modified is True
     assert again.status == 304 and again.content == b""
 
 
 def test_size_limit_while_streaming(base_url: str) -> None:
     with pytest.raises(FetchError, match="larger than 5000 bytes"):
-        fetch(f"{base_url}/big", timeout=2, max_bytes=5000)
+        fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=5000)
     # The same resource under a generous limit comes through whole.
-    assert len(fetch(f"{base_url}/big", timeout=2, max_bytes=200_000).content) == 100 * 1024
+    big = fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=200_000)
+    assert len(big.content) == 100 * 1024
 
 
 def test_size_limit_from_declared_length(base_url: str) -> None:
     with pytest.raises(FetchError, match="larger than 1000 bytes"):
-        fetch(f"{base_url}/big-declared", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/big-declared", allow=LOCAL, timeout=2, max_bytes=1000)
 
 
 def test_slow_drip_hits_wall_clock_deadline(base_url: str) -> None:
     started = time.monotonic()
     with pytest.raises(FetchError, match=r"timed out after 0\.4 s") as info:
-        fetch(f"{base_url}/slow", timeout=0.4, max_bytes=10_000)
+        fetch(f"{base_url}/slow", allow=LOCAL, timeout=0.4, max_bytes=10_000)
     elapsed = time.monotonic() - started
     assert 0.35 < elapsed < 1.0
     assert "Traceback" not in str(info.value)
@@ -164,40 +168,40 @@ def test_slow_drip_hits_wall_clock_deadline(base_url: str) -> None:
 def test_stalled_body_times_out(base_url: str) -> None:
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
-        fetch(f"{base_url}/stall", timeout=0.3, max_bytes=10_000)
+        fetch(f"{base_url}/stall", allow=LOCAL, timeout=0.3, max_bytes=10_000)
     assert time.monotonic() - started < 1.0
 
 
 def test_redirect_loop_is_named(base_url: str) -> None:
     with pytest.raises(FetchError, match="redirect loop"):
-        fetch(f"{base_url}/loop", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/loop", allow=LOCAL, timeout=2, max_bytes=1000)
     with pytest.raises(FetchError, match="redirect loop"):
-        fetch(f"{base_url}/ping", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/ping", allow=LOCAL, timeout=2, max_bytes=1000)
 
 
 def test_at_most_five_redirects(base_url: str) -> None:
-    result = fetch(f"{base_url}/chain/5", timeout=2, max_bytes=1000)
+    result = fetch(f"{base_url}/chain/5", allow=LOCAL, timeout=2, max_bytes=1000)
     assert result.content == b"end of chain"
     assert result.url == f"{base_url}/chain/0"
     with pytest.raises(FetchError, match="too many redirects"):
-        fetch(f"{base_url}/chain/6", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/chain/6", allow=LOCAL, timeout=2, max_bytes=1000)
 
 
 def test_relative_redirect_is_followed(base_url: str) -> None:
-    result = fetch(f"{base_url}/relative", timeout=2, max_bytes=10_000)
+    result = fetch(f"{base_url}/relative", allow=LOCAL, timeout=2, max_bytes=10_000)
     assert result.url == f"{base_url}/ok" and result.content == BODY
 
 
 def test_redirect_to_other_scheme_is_refused(base_url: str) -> None:
     with pytest.raises(FetchError, match="only http and https"):
-        fetch(f"{base_url}/elsewhere", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/elsewhere", allow=LOCAL, timeout=2, max_bytes=1000)
 
 
 def test_http_errors_name_the_status(base_url: str) -> None:
     with pytest.raises(FetchError, match=r"HTTP 404 Not Found"):
-        fetch(f"{base_url}/missing", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/missing", allow=LOCAL, timeout=2, max_bytes=1000)
     with pytest.raises(FetchError, match=r"HTTP 500"):
-        fetch(f"{base_url}/whatever", timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/whatever", allow=LOCAL, timeout=2, max_bytes=1000)
 
 
 def test_fetch_error_is_a_value_error() -> None:
@@ -215,4 +219,4 @@ def test_connection_refused_is_a_fetch_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(FetchError, match=f"could not connect to 127.0.0.1:{port}"):
-        fetch(f"http://127.0.0.1:{port}/", timeout=1, max_bytes=1000)
+        fetch(f"http://127.0.0.1:{port}/", allow=LOCAL, timeout=1, max_bytes=1000)

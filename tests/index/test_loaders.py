@@ -14,8 +14,10 @@ from index.loaders import load_source, looks_like_feed
 from index.models import Article, LoadItem, LoadProblem
 from index.settings import IndexSettings
 
+pytestmark = pytest.mark.usefixtures("local_fetches")  # servers on 127.0.0.1
+
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED = Path("/work/shared/data/raw/seed_article.txt")
+SEED = Path(__file__).resolve().parents[2] / "index" / "samples" / "seed_article.txt"
 LONG_PARAGRAPH = (
     "The provincial cabinet approved the budget after a long debate on Tuesday. "
     "Members of the opposition walked out before the vote and said the allocation for "
@@ -54,8 +56,8 @@ def test_seed_article_format() -> None:
     assert article.body.count("\n\n") >= 5 and "\n\n\n" not in article.body
     assert article.title == ""
     assert article.id == "seed_article"
-    assert article.source == "raw"
-    assert article.key == "file:/work/shared/data/raw/seed_article.txt"
+    assert article.source == "samples"  # the folder's name
+    assert article.key == f"file:{SEED}"
     assert article.origin == str(SEED)
 
 

@@ -75,3 +75,32 @@ def test_every_field_is_in_config_example() -> None:
         assert f"NEWSBOT_{name.upper()}=" in example, name
     for name in IndexSettings.model_fields:
         assert f"NEWSBOT_{name.upper()}=" in example, name
+
+
+def test_dotenv_of_another_program_is_ignored(tmp_path: Path) -> None:
+    """A shared .env holds other programs' variables: only NEWSBOT_* keys are ours."""
+    (tmp_path / ".env").write_text(
+        "OTHER_APP_SETTING=1\nDATABASE_URL=postgres://x\nNEWSBOT_ADMIN_IDS=7\n")
+    s = Settings.load()
+    assert s.admin_ids == [7]
+
+
+def test_typo_in_dotenv_names_it_once_and_suggests_the_closest(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("NEWSBOT_DATA_DIRR=/tmp/x\n")
+    with pytest.raises(SettingsError) as err:
+        Settings.load()
+    message = str(err.value)
+    assert "NEWSBOT_NEWSBOT_" not in message
+    assert message == ("unknown setting NEWSBOT_DATA_DIRR (in .env); "
+                       "did you mean NEWSBOT_DATA_DIR?")
+
+
+def test_unknown_names_are_checked_in_any_letter_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("newsbot_feed_intervall", "60")
+    with pytest.raises(SettingsError) as err:
+        Settings.load()
+    assert str(err.value) == ("unknown setting newsbot_feed_intervall; "
+                              "did you mean NEWSBOT_FEED_INTERVAL?")
+    monkeypatch.delenv("newsbot_feed_intervall")
+    monkeypatch.setenv("newsbot_feed_interval", "60")  # a known name in lower case is fine
+    assert Settings.load().feed_interval == 60

@@ -21,6 +21,7 @@ from index.settings import IndexSettings
 from tests.conftest import write_article
 from tests.robustness.hashed_embedder import HashedEmbedder
 
+
 GOOD_TITLE = "Hunza apricot growers open a drying cooperative"
 TRIED: list[str] = []  # names of the bad inputs, for the README figures
 
@@ -97,7 +98,8 @@ def server() -> Iterator[str]:
 def idx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     root = tmp_path_factory.mktemp("bad")
     settings = IndexSettings(data_dir=root / "data", max_file_bytes=2_000_000,
-                             fetch_timeout=1.5, fetch_max_bytes=1_000_000)
+                             fetch_timeout=1.5, fetch_max_bytes=1_000_000,
+                             fetch_allow=["127.0.0.1"])  # the hostile server's address
     embedder = HashedEmbedder()
     embedder.encode_seconds = 0.0
     index = Index.open(settings, embedder=embedder)

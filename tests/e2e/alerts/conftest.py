@@ -120,6 +120,7 @@ async def start_alert_bot(
             "telegram_api_url": fake_api.base_url,
             "admin_ids": [ADMIN.id],
             "data_dir": data_dir,
+            "fetch_allow": ["127.0.0.1"],  # the feed server's address (SSRF guard)
         }
         values.update(overrides)
         settings = Settings(_env_file=None, **values)

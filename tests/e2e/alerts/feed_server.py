@@ -108,6 +108,10 @@ class FeedServer:
                "</channel></rss>")
         self._put(path, rss.encode("utf-8"), "application/rss+xml; charset=utf-8")
 
+    def set_raw(self, path: str, body: bytes, content_type: str) -> None:
+        """Serve ``body`` as is at ``path`` (a hand-written feed or page)."""
+        self._put(path, body, content_type)
+
     def set_page(self, entry: Entry, outlet: str) -> None:
         """Serve ``entry`` as an article web page at its own path."""
         page = ("<!DOCTYPE html><html><head><meta charset='utf-8'>"

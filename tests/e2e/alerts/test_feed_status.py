@@ -1,4 +1,5 @@
-"""A failing feed shows its last error in /stats and /sources, and recovers."""
+"""A failing feed shows its last error in the admins' /stats and only its host and state in
+the public /sources (issue 14, item 7), and recovers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from tests.e2e.alerts.stories import oil_entries, wheat_entry
 from tests.e2e.conftest import ADMIN
 
 
-async def test_failing_feed_in_stats_and_sources_then_recovered(
+async def test_failing_feed_in_stats_and_by_host_in_sources_then_recovered(
     start_alert_bot: AlertBotStarter, feed_server: FeedServer
 ) -> None:
     feed_server.fail("/bad", 500)
@@ -30,8 +31,8 @@ async def test_failing_feed_in_stats_and_sources_then_recovered(
     api.send(admin, ADMIN, "/sources")
     [outlets, feeds] = await api.wait_for_sent(admin.id, count=2, after=1)
     assert "Good News — 1 article" in outlets.text
-    assert feeds.text.startswith("Feeds (2)\n⚠️ ") and error in feeds.text
-    assert f"✅ {good} — ok" in feeds.text
+    assert feeds.text == ("Feeds (2)\n⚠️ 127.0.0.1 — not reachable at the moment\n"
+                          "✅ 127.0.0.1 — ok, 1 articles")
 
     feed_server.heal("/bad")
     feed_server.set_feed("/bad", "Bad News", oil_entries()[:1])
@@ -40,5 +41,31 @@ async def test_failing_feed_in_stats_and_sources_then_recovered(
     before = len(api.sent(admin.id))
     api.send(admin, ADMIN, "/sources")
     [outlets, feeds] = await api.wait_for_sent(admin.id, count=2, after=before)
-    assert "⚠️" not in feeds.text and f"✅ {bad} — ok" in feeds.text
+    assert "⚠️" not in feeds.text and feeds.text.count("✅ 127.0.0.1 — ok") == 2
     assert "Bad News — 1 article" in outlets.text
+
+
+async def test_sources_never_shows_credentials_keys_paths_or_errors(
+    start_alert_bot: AlertBotStarter, feed_server: FeedServer
+) -> None:
+    """Everyone may ask /sources: a feed URL with ``user:password@``, an ``?apikey=`` and an
+    internal host in its error shows as its host only (item 7)."""
+    feed_server.fail("/private/feed", 500)
+    port = feed_server.url("/").split(":")[2].rstrip("/")
+    secret = f"http://reader:hunter2@127.0.0.1:{port}/private/feed?apikey=SECRETKEY"
+    bot = await start_alert_bot(feeds=[secret])
+    api = bot.api
+    poller = bot.services.poller
+    assert poller is not None
+    await api.wait_for(lambda: poller.statuses()[0].failing, what="the feed to fail")
+    from tests.e2e.conftest import ALICE
+
+    alice = api.private_chat(ALICE)
+    api.send(alice, ALICE, "/sources")
+    [_outlets, feeds] = await api.wait_for_sent(alice.id, count=2)
+    assert feeds.text == "Feeds (1)\n⚠️ 127.0.0.1 — not reachable at the moment"
+    for leak in ("hunter2", "reader", "SECRETKEY", "apikey", "/private", "HTTP 500", port):
+        assert leak not in feeds.text
+    admin = api.private_chat(ADMIN)
+    stats = await bot.say(admin, ADMIN, "/stats")  # the admins still see the details
+    assert "HTTP 500" in stats.text

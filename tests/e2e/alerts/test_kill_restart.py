@@ -56,6 +56,7 @@ def bot_processes(
         NEWSBOT_DATA_DIR=str(data),
         NEWSBOT_SOURCES=str(empty),
         NEWSBOT_FEEDS=feed_server.url("/rss"),
+        NEWSBOT_FETCH_ALLOW="127.0.0.1",  # the feed server's address (SSRF guard)
         NEWSBOT_ALERT_SEND_INTERVAL="1",
         PYTHONPATH=str(REPO),
         HF_HUB_OFFLINE="1",
