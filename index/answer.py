@@ -12,10 +12,9 @@ import numpy as np
 
 from index.generation import Generation
 from index.models import Answer, Citation, Hit, Quote
+from index.quotes import QuestionTerms, choose, rank_sentences
 from index.sentences import split_sentences
-from index.text import content_terms, stem, words
 
-MAX_QUOTES = 2
 MAX_QUOTE_CHARS = 600
 
 
@@ -45,7 +44,7 @@ def compose(
         note = f"I found nothing about “{_short(question)}” in the news I have."
         notes = (note,) + ((("Closest topics: " + "; ".join(topics)),) if topics else ())
         return Answer(question, (), notes, found=False)
-    terms = {stem(t) for t in content_terms(question)}
+    terms = QuestionTerms.of(question, gen.store, gen.vectors.ntotal)
     citations = []
     for hit, also in same_story_groups(relevant, gen, same_story)[:limit]:
         quotes = _quotes(hit, gen, terms)
@@ -105,47 +104,27 @@ def _is_relevant(hit: Hit, min_relevance: float) -> bool:
     )
 
 
-def _quotes(hit: Hit, gen: Generation, terms: set[str]) -> tuple[Quote, ...]:
+def _quotes(hit: Hit, gen: Generation, question: QuestionTerms) -> tuple[Quote, ...]:
+    """The answering sentence(s) of the hit's matched chunks (``index.quotes``), verbatim."""
     body = hit.article.body
     rows = gen.store.chunks(list(hit.chunk_ids))
     ordered = [rows[c] for c in hit.chunk_ids if c in rows]
     if not ordered:
         ordered = gen.store.article_chunks(hit.article.rowid)[:1]
-    scored: dict[tuple[int, int], float] = {}
-    for rank, row in enumerate(ordered):
-        for s, e in split_sentences(row.text):
-            span = (row.start + s, row.start + e)
-            score = _sentence_score(body[span[0] : span[1]], terms) + (0.3 if rank == 0 else 0.0)
-            scored[span] = max(scored.get(span, 0.0), score)
-    if not scored:
+    spans = sorted({(row.start + s, row.start + e)
+                    for row in ordered for s, e in split_sentences(row.text)})
+    if not spans:
         return ()
-    ranked = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0][0]))
-    best_span, best_score = ranked[0]
-    chosen = [best_span]
-    for span, score in ranked[1:]:
-        if len(chosen) >= MAX_QUOTES:
-            break
-        if score >= max(0.5, 0.6 * best_score) and not _overlaps(span, chosen):
-            chosen.append(span)
-    chosen.sort()
+    scores = rank_sentences(question, [body[s:e] for s, e in spans])
+    chosen = choose(scores, spans)
     quotes = []
-    for s, e in chosen:
+    for position in sorted(chosen, key=lambda i: spans[i]):
+        s, e = spans[position]
         if e - s > MAX_QUOTE_CHARS:  # keep a runaway "sentence" readable, still verbatim
             cut = body.rfind(" ", s, s + MAX_QUOTE_CHARS)
             e = cut if cut > s else s + MAX_QUOTE_CHARS
-        quotes.append(Quote(body[s:e], s, e, best=(s == best_span[0])))
+        quotes.append(Quote(body[s:e], s, e, best=(position == chosen[0])))
     return tuple(quotes)
-
-
-def _sentence_score(sentence: str, terms: set[str]) -> float:
-    if not terms:
-        return 0.0
-    found = {stem(w) for w in words(sentence)} & terms
-    return len(found) / len(terms) * 2.0 + min(len(found), 4) * 0.1
-
-
-def _overlaps(span: tuple[int, int], chosen: list[tuple[int, int]]) -> bool:
-    return any(span[0] < e and s < span[1] for s, e in chosen)
 
 
 def _short(text: str, limit: int = 80) -> str:
