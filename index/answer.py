@@ -27,18 +27,27 @@ def compose(
     citation_floor: float,
     limit: int,
     same_story: float = 0.9,
+    found_relevance: float | None = None,
 ) -> Answer:
     """Cite the hits that are relevant enough; say plainly when none is.
 
-    Two calibrated thresholds (README, "Answer quality"): some hit must reach
-    ``min_relevance`` for the answer to count as found, and every citation must reach
-    ``citation_floor`` so weak matches are not quoted as if they answered.
+    Two calibrated cosine thresholds (docs/quality.md): some hit must reach
+    ``min_relevance`` for the answer to count as found; the first citation must reach
+    ``citation_floor``, and every further one ``min_relevance`` — each citation earns its
+    place on its own, rather than padding a right first story with unrelated ones.
+    ``found_relevance`` (default ``min_relevance``) is the bar for "found" alone: higher for
+    a question that does not read like news (``index.newsness``).
     """
     relevant: list[Hit] = []
-    if any(_is_relevant(h, min_relevance) for h in hits):
-        # The best match by meaning may rank below a fresher story; it still makes the
-        # answer "found", and every hit above the floor is cited in ranked order.
-        relevant = [h for h in hits if _is_relevant(h, citation_floor)]
+    bar = min_relevance if found_relevance is None else found_relevance
+    first = next((h for h in hits if _is_relevant(h, bar)), None)
+    if first is not None:
+        # The first citation is the best-ranked hit above the floor (a fresher story may rank
+        # above the best match by meaning); each further one must be relevant on its own,
+        # at the bar that makes an answer "found".
+        start = hits.index(first)
+        lead = [h for h in hits[:start + 1] if _is_relevant(h, citation_floor)][:1]
+        relevant = lead + [h for h in hits if h not in lead and _is_relevant(h, min_relevance)]
     if not relevant:
         topics = [h.article.headline for h in hits[:3]]
         note = f"I found nothing about “{_short(question)}” in the news I have."
@@ -95,13 +104,13 @@ def _days_apart(a: Hit, b: Hit) -> int:
     return abs((da - db).days)
 
 
-def _is_relevant(hit: Hit, min_relevance: float) -> bool:
-    if hit.dense_score is not None and hit.dense_score >= min_relevance:
-        return True
-    # Strong keyword evidence counts even when the meaning match is weak (names, codes).
-    return hit.keyword_rank is not None and hit.keyword_rank <= 3 and (
-        hit.dense_score is None or hit.dense_score >= min_relevance - 0.1
-    )
+def _is_relevant(hit: Hit, threshold: float) -> bool:
+    """The question's own cosine with the hit's best chunk reaches ``threshold``.
+
+    Keyword evidence alone no longer counts: with the cosine up to 0.1 lower, a top-3
+    keyword match let "how do I boil an egg" quote the news (docs/quality.md, "Saying
+    nothing")."""
+    return hit.dense_score is not None and hit.dense_score >= threshold
 
 
 def _quotes(hit: Hit, gen: Generation, question: QuestionTerms) -> tuple[Quote, ...]:

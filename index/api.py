@@ -42,6 +42,7 @@ from index.models import (
     SourceStats,
     StoredArticle,
 )
+from index.newsness import newsness_model
 from index.search import Retriever
 from index.smalltalk import ABOUT, is_small_talk
 from index.settings import IndexSettings
@@ -293,13 +294,24 @@ class Index:
                           seconds=time.perf_counter() - started)
         self.refresh()
         gen = self._gen
-        hits = self._retriever.search(gen, question, k=max(limit, 10), asked_at=asked_at)
+        found = self._retriever.retrieve(gen, question, k=max(limit, 10), asked_at=asked_at)
+        hits = found.hits
+        bar = self.settings.min_relevance
+        if found.question_vector is not None and hits and not self._reads_like_news(
+                found.question_vector):
+            bar = max(bar, self.settings.offnews_min_relevance)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
+                         found_relevance=bar,
                          citation_floor=self.settings.citation_floor, limit=limit,
                          same_story=self.settings.same_story_similarity)
         answer = Answer(answer.question, answer.citations, answer.notes, answer.found,
                         time.perf_counter() - started)
         return answer
+
+    def _reads_like_news(self, question_vector) -> bool:  # type: ignore[no-untyped-def]
+        """True when the question reads like one about the news (``index.newsness``)."""
+        model = newsness_model(self.embedder, Path(self.settings.data_dir))
+        return model.score(question_vector) >= self.settings.newsness_threshold
 
     def stats(self) -> IndexStats:
         gen = self._gen

@@ -25,9 +25,10 @@ from index.text import content_terms, stem, words
 
 COVERAGE_WEIGHT = 2.0  # the weighted share of the question a sentence holds, 0..1
 FOCUS_BONUS = 0.3  # share of the words right after "which"/"what"/"how many" it holds
-FIGURE_BONUS = 0.5  # "how much/many/big", "what rate": a number the question does not hold
+FIGURE_BONUS = 0.5  # "how much/many/big", "what rate": an amount the question does not hold
 DATE_BONUS = 0.3  # "when", "what year", "how long": a date or a span of time
 NAME_BONUS = 0.3  # "who", "which company/minister": a name the question does not hold
+SIZE_BONUS = 0.3  # "how big is …": a sentence stating a total, size or worth
 RUNNER_UP_MARGIN = 0.5  # the second-best sentence is quoted too when this close to the best
 
 _FOCUS = re.compile(
@@ -41,7 +42,15 @@ _WANTS_NAME = re.compile(
     r"\bwho(?:m|se)?\b|\bwhich\s+(?:company|firm|country|city|airline|bank|analyst|minister|"
     r"official|person|group|team|party|leader|agency|body|organisation|"
     r"organization)\b", re.I)
-_DIGIT = re.compile(r"\d")
+_AMOUNT = re.compile(
+    r"(?:Rs\.?|PKR|US\$|\$|€|£)\s?\d|\d[\d,.]*\s?(?:%|percent|per\s?cent|million|billion|"
+    r"trillion|crore|lakh|mn|bn|tons?|tonnes?|barrels?|kilomet(?:er|re)s?|km|megawatts?|MW|"
+    r"points?|dollars?|rupees?|euros?)\b", re.I)
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_PERIOD = re.compile(r"\b(?:19|20)\d\d(?:\s?[-–/]\s?(?:19|20)?\d\d)?\b")
+_WANTS_SIZE = re.compile(r"\bhow\s+(?:big|large|much)\s+(?:is|was|are|were|will)\b", re.I)
+_SIZE = re.compile(r"\b(?:total|outlay|size|worth|valued?|amount(?:s|ing|ed)?|sum|volume)\b",
+                   re.I)
 _DATE = re.compile(
     r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\b|\b\d+\s+(?:years?|months?|days?|weeks?|hours?)\b")
@@ -60,6 +69,7 @@ class QuestionTerms:
     wants_figure: bool
     wants_date: bool
     wants_name: bool
+    wants_size: bool
 
     @classmethod
     def of(cls, question: str, store: Store, chunks: int) -> QuestionTerms:
@@ -77,7 +87,7 @@ class QuestionTerms:
                  if match else set())
         return cls(question, idf, frozenset(words(question)), frozenset(focus),
                    bool(_WANTS_FIGURE.search(question)), bool(_WANTS_DATE.search(question)),
-                   bool(_WANTS_NAME.search(question)))
+                   bool(_WANTS_NAME.search(question)), bool(_WANTS_SIZE.search(question)))
 
 
 def rank_sentences(q: QuestionTerms, sentences: list[str]) -> list[float]:
@@ -95,14 +105,16 @@ def rank_sentences(q: QuestionTerms, sentences: list[str]) -> list[float]:
         score = COVERAGE_WEIGHT * covered
         if q.focus:
             score += FOCUS_BONUS * len(q.focus & have) / len(q.focus)
-        if q.wants_figure and _has_new_figure(text, q.said):
-            score += FIGURE_BONUS
+        if q.wants_figure:
+            score += FIGURE_BONUS * _figure(text, q.said)
         if q.wants_date and any(m.group(0).lower() not in q.question.lower()
                                 for m in _DATE.finditer(text)):
             score += DATE_BONUS
         if q.wants_name and any(all(p.lower() not in q.said for p in m.group(0).split())
                                 for m in _NAME.finditer(text)):
             score += NAME_BONUS
+        if q.wants_size and _SIZE.search(text):
+            score += SIZE_BONUS
         scores.append(score)
     return scores
 
@@ -123,5 +135,10 @@ def choose(scores: list[float], spans: list[tuple[int, int]]) -> tuple[int, ...]
     return (best,)
 
 
-def _has_new_figure(text: str, said: frozenset[str]) -> bool:
-    return any(_DIGIT.search(w) and w not in said for w in words(text))
+def _figure(text: str, said: frozenset[str]) -> float:
+    """1 for an amount the question does not hold ("Rs 4.313 trillion", "8.5 percent"),
+    0.5 for another number, 0 when the only numbers are years ("2015-16") or asked ones."""
+    rest = _PERIOD.sub(" ", text)
+    if not any(n not in said for n in _NUMBER.findall(rest)):
+        return 0.0
+    return 1.0 if _AMOUNT.search(rest) else 0.5

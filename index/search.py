@@ -67,6 +67,14 @@ def fts_query(text: str, max_terms: int = 24,
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
+@dataclass(slots=True)
+class Retrieval:
+    """What one search found, and the question's own embedding (None for an empty query)."""
+
+    hits: list[Hit]
+    question_vector: np.ndarray | None
+
+
 class Retriever:
     def __init__(self, embedder: Embedder, settings: IndexSettings) -> None:
         self.embedder = embedder
@@ -76,14 +84,22 @@ class Retriever:
     def search(
         self, gen: Generation, query: str, *, k: int = 10, asked_at: dt.date | None = None
     ) -> list[Hit]:
+        return self.retrieve(gen, query, k=k, asked_at=asked_at).hits
+
+    def retrieve(
+        self, gen: Generation, query: str, *, k: int = 10, asked_at: dt.date | None = None
+    ) -> Retrieval:
+        """The top ``k`` articles, with the question's own embedding (``index.newsness``
+        reads it)."""
         query = query.strip()
         if not query:
-            return []
+            return Retrieval([], None)
         s = self.settings
         # The keyword search needs no query vector: SQLite runs it on the other core while
         # the model embeds the question (both release the GIL), hiding its cost.
         keyword_rows = _BACKGROUND.submit(self._keyword_rows, gen, query, s.search_candidates)
         qvec, asked = self._query_vectors(query)
+        own = asked if asked is not None else qvec
         drange = parse_query_dates(query, asked_at)
         cands: dict[int, Candidate] = {}
 
@@ -95,7 +111,7 @@ class Retriever:
             if len(ids):
                 self._dense(gen, qvec, s.search_candidates, cands, ids)
         if not cands:
-            return []
+            return Retrieval([], own)
 
         dates = gen.store.published_dates(list(cands))
         for c in cands.values():
@@ -115,11 +131,11 @@ class Retriever:
         if asked is not None:
             self._asked_cosines(gen, asked, ranked)
         articles = gen.store.articles([c.article_id for c in ranked])
-        return [
+        return Retrieval([
             Hit(articles[c.article_id], c.score, tuple(c.chunk_ids), c.dense, c.keyword_rank)
             for c in ranked
             if c.article_id in articles
-        ]
+        ], own)
 
     def _query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray | None]:
         """The vector to search with and, when it is not the question's own embedding, that

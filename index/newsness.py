@@ -1,0 +1,110 @@
+"""Does a question read like a question about the news, or like general knowledge / how-to?
+
+News archives hold a story close to almost anything: "Who painted the Mona Lisa?" meets a
+story about an auction, "how do I boil an egg" one about food prices. The cosine of the best
+story alone cannot tell them from news questions (they overlap from 0.3 to 0.6). What does
+tell them apart is how the question is asked, so a small logistic regression over the
+question's embedding, trained on two lists of questions written for this project
+(``index/prototypes``: questions about events in the news, and trivia, how-to, advice and
+chit-chat), scores its "newsness". A question that does not read like news is answered only
+when a story matches it strongly (``Settings.offnews_min_relevance``).
+
+Training takes a second once the prototypes are embedded; the weights are kept per model in
+memory and in the data directory, so the prototypes are embedded once per model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from index.embed import Embedder
+
+log = logging.getLogger(__name__)
+L2 = 1e-3  # ridge penalty of the logistic regression
+STEPS = 4000
+STEP_SIZE = 0.5
+_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, str], NewsnessModel] = {}
+
+
+@dataclass(slots=True, frozen=True)
+class NewsnessModel:
+    """score(v) = w·v + b: above 0 reads like a news question, below like anything else."""
+
+    weights: np.ndarray
+    bias: float
+
+    def score(self, vector: np.ndarray) -> float:
+        return float(vector @ self.weights + self.bias)
+
+
+def prototypes() -> tuple[list[str], list[str]]:
+    """(news questions, other questions) shipped in ``index/prototypes``."""
+    folder = resources.files("index") / "prototypes"
+
+    def lines(name: str) -> list[str]:
+        text = (folder / name).read_text(encoding="utf-8")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    return lines("questions_news.txt"), lines("questions_not_news.txt")
+
+
+def newsness_model(embedder: Embedder, cache_dir: Path | None = None) -> NewsnessModel:
+    """The model for ``embedder``'s vectors: from memory, the data directory, or trained."""
+    news, other = prototypes()
+    digest = hashlib.sha256("\n".join([embedder.model_name, *news, "--", *other])
+                            .encode()).hexdigest()[:16]
+    key = (str(embedder.path), digest)
+    with _LOCK:
+        model = _MODELS.get(key)
+        if model is not None:
+            return model
+        path = cache_dir / f"newsness-{digest}.npz" if cache_dir is not None else None
+        model = _read(path) if path is not None else None
+        if model is None:
+            vectors = embedder.encode(news + other)
+            model = train(vectors[: len(news)], vectors[len(news):])
+            if path is not None:
+                _write(path, model)
+        _MODELS[key] = model
+        return model
+
+
+def train(positive: np.ndarray, negative: np.ndarray) -> NewsnessModel:
+    """Logistic regression by gradient descent, both classes weighted equally."""
+    x = np.vstack([positive, negative]).astype(np.float64)
+    y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    sample = np.r_[np.full(len(positive), 0.5 / len(positive)),
+                   np.full(len(negative), 0.5 / len(negative))]
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    for _ in range(STEPS):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        g = (p - y) * sample
+        w -= STEP_SIZE * (x.T @ g + L2 * w)
+        b -= STEP_SIZE * float(g.sum())
+    return NewsnessModel(w.astype(np.float32), b)
+
+
+def _read(path: Path) -> NewsnessModel | None:
+    try:
+        with np.load(path) as data:
+            return NewsnessModel(data["weights"].astype(np.float32), float(data["bias"]))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _write(path: Path, model: NewsnessModel) -> None:
+    tmp = path.with_suffix(".tmp.npz")
+    try:
+        np.savez(tmp, weights=model.weights, bias=np.float64(model.bias))
+        tmp.replace(path)
+    except OSError as exc:  # a read-only data dir only costs retraining next time
+        log.warning("could not keep the newsness model in %s: %s", path, exc)
