@@ -28,6 +28,7 @@ def compose(
     limit: int,
     same_story: float = 0.9,
     found_relevance: float | None = None,
+    confident: float = 0.40,
 ) -> Answer:
     """Cite the hits that are relevant enough; say plainly when none is.
 
@@ -35,8 +36,10 @@ def compose(
     ``min_relevance`` for the answer to count as found; the first citation must reach
     ``citation_floor``, and every further one ``min_relevance`` — each citation earns its
     place on its own, rather than padding a right first story with unrelated ones.
-    ``found_relevance`` (default ``min_relevance``) is the bar for "found" alone: higher for
-    a question that does not read like news (``index.newsness``).
+    When even the first story matches only weakly (cosine below ``confident``), the others
+    above the floor are shown as alternatives: the answer is uncertain, and one of them may
+    be the story asked about. ``found_relevance`` (default ``min_relevance``) is the bar for
+    "found" alone: higher for a question that does not read like news (``index.newsness``).
     """
     relevant: list[Hit] = []
     bar = min_relevance if found_relevance is None else found_relevance
@@ -47,7 +50,8 @@ def compose(
         # at the bar that makes an answer "found".
         start = hits.index(first)
         lead = [h for h in hits[:start + 1] if _is_relevant(h, citation_floor)][:1]
-        relevant = lead + [h for h in hits if h not in lead and _is_relevant(h, min_relevance)]
+        further = citation_floor if not _is_relevant(lead[0], confident) else min_relevance
+        relevant = lead + [h for h in hits if h not in lead and _is_relevant(h, further)]
     if not relevant:
         topics = [h.article.headline for h in hits[:3]]
         note = f"I found nothing about “{_short(question)}” in the news I have."

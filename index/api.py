@@ -301,7 +301,7 @@ class Index:
                 found.question_vector):
             bar = max(bar, self.settings.offnews_min_relevance)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
-                         found_relevance=bar,
+                         found_relevance=bar, confident=self.settings.confident_relevance,
                          citation_floor=self.settings.citation_floor, limit=limit,
                          same_story=self.settings.same_story_similarity)
         answer = Answer(answer.question, answer.citations, answer.notes, answer.found,

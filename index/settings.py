@@ -118,6 +118,10 @@ class IndexSettings(BaseSettings):
     # Cosine thresholds: empty means the value calibrated for the model (index.modelzoo).
     min_relevance: float | None = Field(None, ge=-1.0, le=1.0)
     citation_floor: float | None = Field(None, ge=-1.0, le=1.0)
+    confident_relevance: float = Field(
+        0.40, ge=-1.0, le=1.0,
+        description="Below this cosine the first story is an uncertain answer, and other "
+        "stories above the citation floor are shown as alternatives.")
     newsness_threshold: float = Field(
         -1.5, description="Below this newsness score a question reads like general "
         "knowledge or how-to (index.newsness).")

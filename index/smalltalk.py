@@ -28,7 +28,8 @@ _PHRASES = (
     r"are (?:you|u) (?:a )?(?:bot|robot|human|real|ai)", r"what can (?:you|u) do",
     r"what do (?:you|u) do", r"help(?: me)?", r"start", r"menu", r"test(?:ing)?",
     r"what(?:'s| is) (?:your name|the time|the date|today'?s date)",
-    r"what time is it(?: now)?", r"what day is (?:it|today)", r"tell me a joke",
+    r"what (?:time|day|date) is it(?: now| today)?", r"what day is today",
+    r"what(?:'s| is) the (?:time|date)(?: now| today)?", r"tell me a joke",
     r"are you there", r"anyone there",
 )
 _SMALL_TALK = re.compile(

@@ -11,6 +11,7 @@ from index.smalltalk import ABOUT, is_small_talk
 @pytest.mark.parametrize("message", [
     "hi", "Hello there!", "hey 👋", "good morning", "Assalam o alaikum", "salam",
     "thanks!", "Thank you so much", "ok", "what time is it?", "What can you do?",
+    "what day is it today", "what's the date today?",
     "are you a bot?", "how are you", "help", "?", "🙂🙂", "   ",
 ])
 def test_small_talk_is_recognised(message: str) -> None:
