@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from index import hubness
 from index.answer import compose
 from index.embed import Embedder
@@ -42,7 +44,7 @@ from index.models import (
     SourceStats,
     StoredArticle,
 )
-from index.newsness import newsness_model
+from index.newsness import names_indexed_thing, newsness_model
 from index.search import Retriever
 from index.smalltalk import ABOUT, is_small_talk
 from index.settings import IndexSettings
@@ -298,7 +300,7 @@ class Index:
         hits = found.hits
         bar = self.settings.min_relevance
         if found.question_vector is not None and hits and not self._reads_like_news(
-                found.question_vector):
+                question, found.question_vector, hits):
             bar = max(bar, self.settings.offnews_min_relevance)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
                          found_relevance=bar, confident=self.settings.confident_relevance,
@@ -308,10 +310,17 @@ class Index:
                         time.perf_counter() - started)
         return answer
 
-    def _reads_like_news(self, question_vector) -> bool:  # type: ignore[no-untyped-def]
-        """True when the question reads like one about the news (``index.newsness``)."""
+    def _reads_like_news(self, question: str, vector: np.ndarray, hits: list[Hit]) -> bool:
+        """True when the question reads like one about the news (``index.newsness``), or
+        names something the best relevant story holds by a rare word."""
         model = newsness_model(self.embedder, Path(self.settings.data_dir))
-        return model.score(question_vector) >= self.settings.newsness_threshold
+        if model.score(vector) >= self.settings.newsness_threshold:
+            return True
+        top = next((h for h in hits if (h.dense_score or -1.0) >= self.settings.min_relevance),
+                   None)
+        gen = self._gen
+        return top is not None and names_indexed_thing(question, top, gen.store,
+                                                        gen.vectors.ntotal)
 
     def stats(self) -> IndexStats:
         gen = self._gen

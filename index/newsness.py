@@ -7,7 +7,9 @@ tell them apart is how the question is asked, so a small logistic regression ove
 question's embedding, trained on two lists of questions written for this project
 (``index/prototypes``: questions about events in the news, and trivia, how-to, advice and
 chit-chat), scores its "newsness". A question that does not read like news is answered only
-when a story matches it strongly (``Settings.offnews_min_relevance``).
+when a story matches it strongly (``Settings.offnews_min_relevance``) — or when it names
+something the index knows by a rare word ("what is K-IV?": the code of a water project),
+which a short definitional question reads like trivia but is not.
 
 Training takes a second once the prototypes are embedded; the weights are kept per model in
 memory and in the data directory, so the prototypes are embedded once per model.
@@ -25,8 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from index.embed import Embedder
+from index.keywords import POSTINGS_BUDGET, document_frequencies
+from index.models import Hit
+from index.store import Store
+from index.text import content_terms, words
 
 log = logging.getLogger(__name__)
+RARE_SHARE = 0.001  # a word in at most this share of chunks (and at least 3) names something
 L2 = 1e-3  # ridge penalty of the logistic regression
 STEPS = 4000
 STEP_SIZE = 0.5
@@ -108,3 +115,21 @@ def _write(path: Path, model: NewsnessModel) -> None:
         tmp.replace(path)
     except OSError as exc:  # a read-only data dir only costs retraining next time
         log.warning("could not keep the newsness model in %s: %s", path, exc)
+
+
+def names_indexed_thing(question: str, hit: Hit, store: Store, chunks: int) -> bool:
+    """True when one of the question's words is rare in the index (in at most
+    ``RARE_SHARE`` of its ``chunks``, at least 3) and the passages of ``hit`` hold it."""
+    terms = content_terms(question)
+    if not terms:
+        return False
+    try:
+        df = document_frequencies(store, terms, cap=POSTINGS_BUDGET + 1)
+    except Exception:  # counts only add evidence: without them, none
+        return False
+    limit = max(3, int(chunks * RARE_SHARE))
+    rare = {t for t in terms if 0 < df.get(t, 0) <= limit}
+    if not rare:
+        return False
+    rows = store.chunks(list(hit.chunk_ids))
+    return any(rare & set(words(row.text)) for row in rows.values())

@@ -126,7 +126,7 @@ class IndexSettings(BaseSettings):
         -1.5, description="Below this newsness score a question reads like general "
         "knowledge or how-to (index.newsness).")
     offnews_min_relevance: float = Field(
-        0.45, ge=-1.0, le=1.0,
+        0.50, ge=-1.0, le=1.0,
         description="Cosine a story must reach to answer such a question.")
     same_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
     max_citations: int = Field(3, ge=1, le=20)

@@ -29,14 +29,33 @@ def test_prototypes_train_a_model_that_tells_news_from_trivia(embedder, tmp_path
 
 def test_a_question_that_reads_like_trivia_needs_a_strong_match(index: Index, corpus_dir,
                                                                 monkeypatch) -> None:
+    from index import api
+
     index.ingest([str(corpus_dir)])
     question = "Which port handled its first container ship?"
     assert index.answer(question).found
-    # The same question, read as not-news, must now reach a cosine no story reaches.
+    # Read as not-news, the question must now reach a cosine no story reaches …
     monkeypatch.setattr(index.settings, "newsness_threshold", 1e9)
     monkeypatch.setattr(index.settings, "offnews_min_relevance", 0.99)
+    # … unless it names something the index holds by a rare word ("container" is in one
+    # fixture story), as "what is K-IV?" does.
+    assert index.answer(question).found
+    monkeypatch.setattr(api, "names_indexed_thing", lambda *args: False)
     answer = index.answer(question)
     assert not answer.found and answer.citations == ()
+
+
+def test_a_rare_word_counts_only_when_the_story_holds_it(index: Index, corpus_dir) -> None:
+    from index.newsness import names_indexed_thing
+
+    index.ingest([str(corpus_dir)])
+    gen = index.generation
+    [port] = [h for h in index.search("Gwadar container ship", k=5)
+              if "Gwadar" in h.article.title]
+    chunks = gen.vectors.ntotal
+    assert names_indexed_thing("what about the container ship?", port, gen.store, chunks)
+    assert not names_indexed_thing("what about the cotton crop?", port, gen.store, chunks)
+    assert not names_indexed_thing("what about zebras?", port, gen.store, chunks)
 
 
 def test_further_citations_must_be_relevant_on_their_own(index: Index, corpus_dir) -> None:
