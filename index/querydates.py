@@ -43,7 +43,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("last_year", re.compile(r"\blast\s+year\b", re.I)),
     ("recent", re.compile(
         r"\b(?:recent(?:ly)?|latest|newly|currently|ongoing|upcoming|nowadays|right now|"
-        r"so far|(?:has|have|had)\s+just|just\s+\w+ed)\b|\bnow\b|(?-i:\bnew\b)", re.I)),
+        r"so far|(?:has|have|had)\s+just|just\s+\w+ed|in the news|next\s+(?:week(?:end)?|"
+        r"month|year))\b|\bnow\b|(?-i:\bnew\b)", re.I)),
     ("ago", re.compile(r"\b(\d{1,2}|a|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)),
     ("weekday", re.compile(r"\b(?:on|last|this)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)),
 ]

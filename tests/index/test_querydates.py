@@ -59,6 +59,8 @@ def test_relative_phrases_need_a_today() -> None:
         ("What has the court recently ruled on?", False),
         ("Which state passed a new voting law?", False),
         ("Who is now leading the talks?", False),
+        ("Which royal is expected to retire next month?", False),
+        ("What hobby has been in the news this summer?", False),
     ],
 )
 def test_calendar_periods_and_relative_cues_are_told_apart(question, calendar) -> None:
