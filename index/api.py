@@ -45,6 +45,7 @@ from index.models import (
     StoredArticle,
 )
 from index.newsness import names_indexed_thing, newsness_model
+from index.querydates import parse_query_dates
 from index.search import Retriever
 from index.smalltalk import ABOUT, is_small_talk
 from index.settings import IndexSettings
@@ -300,7 +301,7 @@ class Index:
         hits = found.hits
         bar = self.settings.min_relevance
         if found.question_vector is not None and hits and not self._reads_like_news(
-                question, found.question_vector, hits):
+                question, found.question_vector, hits, asked_at):
             bar = max(bar, self.settings.offnews_min_relevance)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
                          found_relevance=bar, confident=self.settings.confident_relevance,
@@ -310,9 +311,13 @@ class Index:
                         time.perf_counter() - started)
         return answer
 
-    def _reads_like_news(self, question: str, vector: np.ndarray, hits: list[Hit]) -> bool:
-        """True when the question reads like one about the news (``index.newsness``), or
-        names something the best relevant story holds by a rare word."""
+    def _reads_like_news(self, question: str, vector: np.ndarray, hits: list[Hit],
+                         asked_at: dt.date | None) -> bool:
+        """True when the question reads like one about the news (``index.newsness``), names
+        a time ("recently", "this week", "in 2022": trivia has none), or names something the
+        best relevant story holds by a rare word."""
+        if parse_query_dates(question, asked_at or dt.date.today()) is not None:
+            return True
         model = newsness_model(self.embedder, Path(self.settings.data_dir))
         if model.score(vector) >= self.settings.newsness_threshold:
             return True

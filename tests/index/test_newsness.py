@@ -43,6 +43,8 @@ def test_a_question_that_reads_like_trivia_needs_a_strong_match(index: Index, co
     monkeypatch.setattr(api, "names_indexed_thing", lambda *args: False)
     answer = index.answer(question)
     assert not answer.found and answer.citations == ()
+    # A question that names a time is about the news, however it reads.
+    assert index.answer("Which port recently handled its first container ship?").found
 
 
 def test_a_rare_word_counts_only_when_the_story_holds_it(index: Index, corpus_dir) -> None:
