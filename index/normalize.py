@@ -16,6 +16,8 @@ import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from index.text import is_address_like, token_span
+
 # Invisible characters that only ever get in the way of matching and quoting. The soft
 # hyphen is included because it is invisible too and splits words for search.
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -229,14 +231,8 @@ def _starts_word(text: str, at: int) -> bool:
 
 
 def _in_url_like_token(text: str, dot: int) -> bool:
-    start = dot
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    end = dot
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    token = text[start:end].lower()
-    if "://" in token or token.startswith("www.") or "@" in token:
+    start, end = token_span(text, dot)
+    if is_address_like(text[start:end]):
         return True
     word_end = dot + 1
     while word_end < len(text) and text[word_end].isalpha():

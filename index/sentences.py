@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from index.text import is_address_like, token_span
+
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "capt", "sgt",
     "gov", "sen", "rep", "rs", "no", "nos", "vs", "etc", "inc", "ltd", "co", "corp", "jan",
@@ -84,14 +86,8 @@ def _is_false_end(text: str, dot: int, end: int) -> bool:
 
 def _is_glued_false_end(text: str, dot: int) -> bool:
     """True for a dot inside a URL, e-mail, domain or initialism ("U.S.Army", "Mr.Dar")."""
-    start = dot
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    end = dot
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    token = text[start:end].lower()
-    if "://" in token or token.startswith("www.") or "@" in token or "/" in token:
+    start, end = token_span(text, dot)
+    if is_address_like(text[start:end]) or "/" in text[start:end]:
         return True
     word = text[start:dot].lower().lstrip("(\"'“‘")
     last = word.rsplit(".", 1)[-1]

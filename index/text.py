@@ -40,3 +40,20 @@ def content_terms(text: str) -> list[str]:
         if w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
             seen.setdefault(w, None)
     return list(seen)
+
+
+def token_span(text: str, at: int) -> tuple[int, int]:
+    """The whitespace-delimited token around position ``at``, as ``(start, end)``."""
+    start = at
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end = at
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return start, end
+
+
+def is_address_like(token: str) -> bool:
+    """A URL, ``www.`` name or e-mail address, whose dots end no sentence."""
+    token = token.lower()
+    return "://" in token or token.startswith("www.") or "@" in token

@@ -25,6 +25,16 @@ QUESTIONS = [
 ]
 
 
+def _corpus(tmp_path: Path) -> Path:
+    """The four fixture articles as a corpus JSONL file."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(
+        json.dumps({"id": i, "title": "", "published_at": d, "source": "Fixture Wire",
+                    "url": None, "category": None, "body": b}) + "\n"
+        for i, d, b in ARTICLES))
+    return corpus
+
+
 def test_metrics_by_hand() -> None:
     r = EvalResult(questions=4, ranks=[1, 2, None, 5], latencies_ms=[1, 2, 3, 4])
     assert r.hits_at(1) == 0.25
@@ -35,11 +45,7 @@ def test_metrics_by_hand() -> None:
 
 
 def test_eval_command_on_a_fixture_corpus(tmp_path: Path, capsys, embedder, monkeypatch) -> None:
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("".join(
-        json.dumps({"id": i, "title": "", "published_at": d, "source": "Fixture Wire",
-                    "url": None, "category": None, "body": b}) + "\n"
-        for i, d, b in ARTICLES))
+    corpus = _corpus(tmp_path)
     questions = tmp_path / "questions.jsonl"
     questions.write_text("".join(
         json.dumps({"id": i, "question": q, "asked_at": "2020-01-05", "gold_ids": g,
@@ -102,11 +108,7 @@ def test_quote_counts_only_when_the_first_citation_is_gold_and_quotes_the_answer
 def test_eval_shift_and_offtopic(tmp_path: Path, capsys, embedder, monkeypatch) -> None:
     """Asked 400 days later, questions still find their stories; off-topic messages are
     refused; the JSON carries found, quote and refusal figures."""
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("".join(
-        json.dumps({"id": i, "title": "", "published_at": d, "source": "Fixture Wire",
-                    "url": None, "category": None, "body": b}) + "\n"
-        for i, d, b in ARTICLES))
+    corpus = _corpus(tmp_path)
     questions = tmp_path / "questions.jsonl"
     questions.write_text("".join(
         json.dumps({"id": i, "question": q, "asked_at": "2020-01-05", "gold_ids": g,
