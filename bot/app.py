@@ -193,8 +193,9 @@ async def _post_shutdown(application: BotApplication) -> None:
 
 
 def _warm_up(index: Index) -> None:
-    """One search so the embedding model is loaded before polling, not on a user's time."""
+    """Model, newsness weights and one search ready before polling, not on a user's time."""
     try:
+        index.warm_up()
         index.search("news", k=1)
     except Exception as exc:  # an empty or broken index must not stop the bot starting
         logger.warning("index warm-up failed: %s", exc)

@@ -114,7 +114,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def _chat(index: Index) -> int:
     from bot.terminal import chat_loop
 
-    index.embedder.load()
+    index.warm_up()
     try:
         chat_loop(lambda q: index.answer(q, asked_at=dt.date.today()))
     finally:

@@ -311,6 +311,12 @@ class Index:
                         time.perf_counter() - started)
         return answer
 
+    def warm_up(self) -> None:
+        """Load the model and the newsness weights now (training them once per model and
+        data directory), so the first question does not wait for either."""
+        self.embedder.load()
+        newsness_model(self.embedder, Path(self.settings.data_dir))
+
     def _reads_like_news(self, question: str, vector: np.ndarray, hits: list[Hit],
                          asked_at: dt.date | None) -> bool:
         """True when the question reads like one about the news (``index.newsness``), names

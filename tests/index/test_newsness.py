@@ -75,3 +75,9 @@ def test_further_citations_must_be_relevant_on_their_own(index: Index, corpus_di
                      min_relevance=0.33, citation_floor=0.25, limit=10)
     assert [c.article.rowid for c in answer.citations] == [hits[0].article.rowid,
                                                            hits[2].article.rowid]
+
+
+def test_warm_up_keeps_the_newsness_weights_in_the_data_dir(index: Index) -> None:
+    newsness._MODELS.clear()
+    index.warm_up()
+    assert list(Path(index.settings.data_dir).glob("newsness-*.npz"))
