@@ -26,9 +26,9 @@ def compose(
     min_relevance: float,
     citation_floor: float,
     limit: int,
+    confident: float,
     same_story: float = 0.9,
     found_relevance: float | None = None,
-    confident: float = 0.40,
 ) -> Answer:
     """Cite the hits that are relevant enough; say plainly when none is.
 
