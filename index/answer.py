@@ -109,11 +109,9 @@ def _days_apart(a: Hit, b: Hit) -> int:
 
 
 def _is_relevant(hit: Hit, threshold: float) -> bool:
-    """The question's own cosine with the hit's best chunk reaches ``threshold``.
-
-    Keyword evidence alone no longer counts: with the cosine up to 0.1 lower, a top-3
-    keyword match let "how do I boil an egg" quote the news (docs/quality.md, "Saying
-    nothing")."""
+    """The question's own cosine with the hit's best chunk reaches ``threshold``; keyword
+    evidence alone does not make a story relevant (docs/quality.md, "Every citation earns
+    its place")."""
     return hit.dense_score is not None and hit.dense_score >= threshold
 
 

@@ -2,8 +2,8 @@
 
 News archives hold a story close to almost anything: "Who painted the Mona Lisa?" meets a
 story about an auction, "how do I boil an egg" one about food prices. The cosine of the best
-story alone cannot tell them from news questions (they overlap from 0.3 to 0.6). What does
-tell them apart is how the question is asked, so a small logistic regression over the
+story alone cannot tell them from news questions (docs/quality.md, "Saying nothing"). What
+does tell them apart is how the question is asked, so a small logistic regression over the
 question's embedding, trained on two lists of questions written for this project
 (``index/prototypes``: questions about events in the news, and trivia, how-to, advice and
 chit-chat), scores its "newsness". A question that does not read like news is answered only
@@ -11,8 +11,8 @@ when a story matches it strongly (``Settings.offnews_min_relevance``) — or whe
 something the index knows by a rare word ("what is K-IV?": the code of a water project),
 which a short definitional question reads like trivia but is not.
 
-Training takes a second once the prototypes are embedded; the weights are kept per model in
-memory and in the data directory, so the prototypes are embedded once per model.
+The weights are kept per model in memory and in the data directory, so the prototypes are
+embedded and the model trained once per model.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ sentences, and a sentence scores the weighted share of the question it covers. T
 answer asked for adds to it: a figure for "how much", a date for "when", a name for "who".
 The best sentence is quoted in bold, with the runner-up when it scores close.
 
-Sentence embeddings (the search model, or MiniLM) were measured as another signal and added
-nothing on top of this, at ~100 ms a question (docs/quality.md, "Quotes").
+Sentence embeddings were measured as another signal; what they add and cost is in
+docs/quality.md, "Quotes".
 """
 
 from __future__ import annotations

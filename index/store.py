@@ -216,13 +216,9 @@ class Store:
 
     def articles_by_ext_id(self, ext_ids: Sequence[str]) -> dict[str, StoredArticle]:
         """Stored articles by the id their source gave them (evaluation reads gold passages)."""
-        if not ext_ids:
-            return {}
-        marks = ",".join("?" * len(ext_ids))
-        with self.lock:
-            rows = self.conn.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE ext_id IN ({marks})",
-                [str(e) for e in ext_ids]).fetchall()
+        rows = self._rows_in(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE ext_id IN ({{marks}})",
+            [str(e) for e in ext_ids])
         return {r[1]: StoredArticle(*r) for r in rows}
 
     def keyword_search(self, match: str, limit: int) -> list[tuple[int, int, float]]:
@@ -274,7 +270,7 @@ class Store:
         return dict(self._rows_in(
             "SELECT id, article_id FROM chunks WHERE id IN ({marks})", chunk_ids))
 
-    def _rows_in(self, sql: str, ids: Sequence[int]) -> list[tuple]:
+    def _rows_in(self, sql: str, ids: Sequence[int] | Sequence[str]) -> list[tuple]:
         """Rows of ``sql``, whose ``{marks}`` is an ``IN`` list of ``ids`` (run in parts:
         SQLite caps the parameters of one statement)."""
         rows: list[tuple] = []
@@ -445,9 +441,11 @@ def _pack(ids: np.ndarray, sims: np.ndarray, keep: int) -> tuple[bytes, bytes]:
     return ids[chosen].tobytes(), sims[chosen].astype(np.float16).tobytes()
 
 
-def _parts(values: Sequence[int], size: int = 10_000) -> Iterator[list[int]]:
-    """``values`` as int lists short enough for one ``IN (...)`` (SQLite caps parameters)."""
-    values = [int(v) for v in values]
+def _parts(values: Sequence[int] | Sequence[str], size: int = 10_000
+           ) -> Iterator[list[int | str]]:
+    """``values`` as lists short enough for one ``IN (...)`` (SQLite caps parameters); ids
+    become plain ints (numpy's are not SQLite parameters), text stays text."""
+    values = [v if isinstance(v, str) else int(v) for v in values]
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
