@@ -301,7 +301,7 @@ class Index:
         hits = found.hits
         bar = self.settings.min_relevance
         if found.question_vector is not None and hits and not self._reads_like_news(
-                question, found.question_vector, hits, asked_at):
+                gen, question, found.question_vector, hits, asked_at):
             bar = max(bar, self.settings.offnews_min_relevance)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
                          found_relevance=bar, confident=self.settings.confident_relevance,
@@ -317,11 +317,12 @@ class Index:
         self.embedder.load()
         newsness_model(self.embedder, Path(self.settings.data_dir))
 
-    def _reads_like_news(self, question: str, vector: np.ndarray, hits: list[Hit],
-                         asked_at: dt.date | None) -> bool:
+    def _reads_like_news(self, gen: Generation, question: str, vector: np.ndarray,
+                         hits: list[Hit], asked_at: dt.date | None) -> bool:
         """True when the question reads like one about the news (``index.newsness``), names
         a time ("recently", "this week", "in 2022": trivia has none), or names something the
-        best relevant story holds by a rare word."""
+        best relevant story holds by a rare word. ``gen`` is the generation ``hits`` came
+        from (a rebuild may have swapped in another since)."""
         if parse_query_dates(question, asked_at or dt.date.today()) is not None:
             return True
         model = newsness_model(self.embedder, Path(self.settings.data_dir))
@@ -329,7 +330,6 @@ class Index:
             return True
         top = next((h for h in hits if (h.dense_score or -1.0) >= self.settings.min_relevance),
                    None)
-        gen = self._gen
         return top is not None and names_indexed_thing(question, top, gen.store,
                                                         gen.vectors.ntotal)
 

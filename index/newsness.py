@@ -17,6 +17,7 @@ embedded and the model trained once per model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -52,22 +53,21 @@ class NewsnessModel:
         return float(vector @ self.weights + self.bias)
 
 
-def prototypes() -> tuple[list[str], list[str]]:
-    """(news questions, other questions) shipped in ``index/prototypes``."""
+@functools.cache
+def prototypes() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(news questions, other questions) shipped in ``index/prototypes``; read once."""
     folder = resources.files("index") / "prototypes"
 
-    def lines(name: str) -> list[str]:
+    def lines(name: str) -> tuple[str, ...]:
         text = (folder / name).read_text(encoding="utf-8")
-        return [line.strip() for line in text.splitlines() if line.strip()]
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
 
     return lines("questions_news.txt"), lines("questions_not_news.txt")
 
 
 def newsness_model(embedder: Embedder, cache_dir: Path | None = None) -> NewsnessModel:
     """The model for ``embedder``'s vectors: from memory, the data directory, or trained."""
-    news, other = prototypes()
-    digest = hashlib.sha256("\n".join([embedder.model_name, *news, "--", *other])
-                            .encode()).hexdigest()[:16]
+    digest = _digest(embedder.model_name)
     key = (str(embedder.path), digest)
     with _LOCK:
         model = _MODELS.get(key)
@@ -76,12 +76,21 @@ def newsness_model(embedder: Embedder, cache_dir: Path | None = None) -> Newsnes
         path = cache_dir / f"newsness-{digest}.npz" if cache_dir is not None else None
         model = _read(path) if path is not None else None
         if model is None:
-            vectors = embedder.encode(news + other)
+            news, other = prototypes()
+            vectors = embedder.encode([*news, *other])
             model = train(vectors[: len(news)], vectors[len(news):])
             if path is not None:
                 _write(path, model)
         _MODELS[key] = model
         return model
+
+
+@functools.cache
+def _digest(model_name: str) -> str:
+    """Names the weights of ``model_name`` trained on these prototypes (the cache file)."""
+    news, other = prototypes()
+    return hashlib.sha256("\n".join([model_name, *news, "--", *other]).encode()
+                          ).hexdigest()[:16]
 
 
 def train(positive: np.ndarray, negative: np.ndarray) -> NewsnessModel:

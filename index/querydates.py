@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -84,7 +84,7 @@ def parse_query_dates(question: str, asked_at: dt.date | None) -> DateRange | No
         for match in pattern.finditer(question):
             rng = _resolve(kind, match, asked_at)
             if rng is not None and kind in _CALENDAR_KINDS:
-                rng = DateRange(rng.start, rng.end, rng.strict, rng.phrase, calendar=True)
+                rng = replace(rng, calendar=True)
             if rng is not None and (best is None or match.start() < best[0]):
                 best = (match.start(), rng)
             break
