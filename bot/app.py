@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.alert_jobs import AlertServices, AlertTimings
+from bot.alerts.jobs import AlertJobs, AlertTimings
 from bot.answers import AnswerStore
 from bot.handlers import admin, callbacks, errors, info, questions, subscriptions
 from bot.metrics import Metrics
@@ -35,6 +35,7 @@ from bot.redact import install_log_redaction
 from bot.settings import ConfigurationError, Settings
 from bot.state import STATE_KEY, BotState, get_state
 from bot.updates import SkippingUpdatesRequest
+from index.alerts import Alerts
 from index.api import Index
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,9 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    alerts = AlertServices.open(settings, index, alert_timings or AlertTimings())
+    timings = alert_timings or AlertTimings()
+    alerts = Alerts.open(settings, index, feed_interval=timings.feed_interval,
+                         feed_max_backoff=timings.feed_max_backoff)
     all_sources = tuple(dict.fromkeys([*settings.sources, *sources]))
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
@@ -116,6 +119,7 @@ def build_application(
         metrics=Metrics(),
         progress_interval=progress_interval,
         alerts=alerts,
+        alert_jobs=AlertJobs.open(settings, alerts, timings),
     )
     _add_handlers(application)
     # httpx logs every request URL, token included, at INFO; APScheduler every job run.
@@ -181,8 +185,8 @@ async def _post_init(application: BotApplication) -> None:
         except TelegramError as exc:  # e.g. the admin has not started a chat with the bot
             logger.warning("could not set the admin command menu for %s: %s", admin_id, exc)
     await asyncio.to_thread(_warm_up, state.index)
-    if state.alerts is not None:
-        state.alerts.schedule(application)  # feeds and alerts start once the model is ready
+    if state.alert_jobs is not None:
+        state.alert_jobs.schedule(application)  # feeds and alerts start once the model is ready
 
 
 async def _post_shutdown(application: BotApplication) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
-from bot.alert_jobs import AlertServices
+from bot.alerts.jobs import AlertJobs
+from index.alerts import Alerts
 from bot.answers import AnswerStore
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
@@ -50,7 +51,8 @@ class BotState:
     metrics: Metrics
     progress_interval: float
     rebuild: RebuildJob | None = None
-    alerts: AlertServices | None = None  # subscriptions, feeds and the alert outbox
+    alerts: Alerts | None = None  # subscriptions, feeds and the alert outbox
+    alert_jobs: AlertJobs | None = None  # their delivery to Telegram, on the JobQueue
 
     @property
     def admin_ids(self) -> frozenset[int]:

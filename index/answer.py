@@ -14,6 +14,7 @@ from index.generation import Generation
 from index.models import Answer, Citation, Hit, Quote
 from index.quotes import QuestionTerms, choose, rank_sentences
 from index.sentences import split_sentences
+from index.settings import STORY_DAYS
 
 MAX_QUOTE_CHARS = 600
 
@@ -66,7 +67,7 @@ def compose(
 
 
 def same_story_groups(
-    hits: Sequence[Hit], gen: Generation, similarity: float, days: int = 3
+    hits: Sequence[Hit], gen: Generation, similarity: float, days: int = STORY_DAYS
 ) -> list[tuple[Hit, tuple[str, ...]]]:
     """Collapse hits that are one story told by several outlets (near-identical leading
     chunk, published within ``days``): the best-ranked one is cited, the others' outlets

@@ -36,6 +36,7 @@ from index.ingest import Ingestor
 from index.models import (
     Answer,
     Article,
+    ChunkRow,
     Hit,
     IndexStats,
     IngestReport,
@@ -358,6 +359,30 @@ class Index:
 
     def article(self, rowid: int) -> StoredArticle | None:
         return self._gen.store.articles([rowid]).get(rowid)
+
+    # -- what the alerts room reads (index.alerts) ------------------------------------------
+    @property
+    def generation_id(self) -> str:
+        """Names the live generation; article ids start over when it changes (a rebuild)."""
+        return self._gen.dir.name
+
+    def max_article_id(self) -> int:
+        return self._gen.store.max_article_id()
+
+    def articles_after(self, last_id: int, limit: int) -> list[StoredArticle]:
+        """Stored articles with an id above ``last_id``, oldest first (a cursor's next page)."""
+        return self._gen.store.articles_after(last_id, limit)
+
+    def articles_published_since(self, day: dt.date) -> list[StoredArticle]:
+        return self._gen.store.articles_published_since(day)
+
+    def article_vectors(self, rowid: int) -> tuple[list[ChunkRow], np.ndarray]:
+        """An article's chunks in order with their stored (normalized) vectors."""
+        return self._gen.store.article_vectors(rowid)
+
+    def has_key(self, key: str) -> bool:
+        """Whether an article with this dedup key (a link or an id) is stored."""
+        return self._gen.store.find_key(key) is not None
 
     def check(self) -> list[str]:
         """Integrity problems (empty list = FAISS, SQLite chunks and FTS agree)."""

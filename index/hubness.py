@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.stories import STORY_DAYS
+from index.settings import STORY_DAYS
 
 if TYPE_CHECKING:
     from index.generation import Generation

@@ -67,7 +67,7 @@ def migrate(
     """Apply pending migrations, each in its own transaction; return the schema version.
 
     ``migrations`` defaults to the index's own list; other databases (the alert state in
-    ``index.statedb``) pass theirs, so every SQLite file here migrates the same way.
+    ``index.alerts.statedb``) pass theirs, so every SQLite file here migrates the same way.
     """
     steps = MIGRATIONS if migrations is None else migrations
     version = conn.execute("PRAGMA user_version").fetchone()[0]

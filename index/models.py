@@ -67,6 +67,17 @@ class Chunk:
     embed_text: str
 
 
+@dataclass(slots=True, frozen=True)
+class ChunkRow:
+    """A stored chunk: its text and where it sits in its article's body."""
+
+    id: int
+    article_id: int
+    start: int
+    end: int
+    text: str
+
+
 @dataclass(slots=True)
 class IngestReport:
     """What one ingest run did; printed by ``newsbot ingest`` (``--json`` uses ``as_dict``)."""

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from index.modelzoo import DEFAULT_MODEL, MODEL_CACHE_ENV, thresholds_for
 
 ENV_PREFIX = "NEWSBOT_"
+STORY_DAYS = 3  # a retelling of a story appears within this many days of the first telling
 
 
 class SettingsError(ValueError):

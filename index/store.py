@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from index.migrations import connect, migrate, transaction
-from index.models import Article, Chunk, SourceStats, StoredArticle
+from index.models import Article, Chunk, ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 
 _ARTICLE_COLUMNS = (
@@ -33,15 +33,6 @@ class PendingArticle:
     chunks: list[Chunk]
     vectors: np.ndarray | None = None
     replaces: int | None = None  # rowid of the older version this one replaces
-
-
-@dataclass(slots=True, frozen=True)
-class ChunkRow:
-    id: int
-    article_id: int
-    start: int
-    end: int
-    text: str
 
 
 def iso(value: dt.date | dt.datetime | None) -> str | None:

@@ -16,7 +16,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.alert_format import feed_lines
+from bot.alerts.format import feed_lines
 from bot.redact import describe, redact
 from bot.state import BotState, RebuildJob, get_state
 from index.api import RebuildCancelled, RebuildRunning

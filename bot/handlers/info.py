@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.alert_format import public_feed_lines
+from bot.alerts.format import public_feed_lines
 from bot.format import escape, pack_lines, render_latest, render_sources
 from bot.handlers.limits import within_limit
 from bot.replies import NO_PREVIEW

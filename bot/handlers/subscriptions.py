@@ -24,12 +24,10 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.alert_jobs import AlertServices
 from bot.handlers.limits import within_limit
 from bot.replies import reply_plain
 from bot.state import BotState, get_state
-from index.subscriptions import Subscription, SubscriptionError
-from index.topics import TopicError
+from index.alerts import Alerts, Subscription, SubscriptionError, TopicError
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +106,7 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
 # -- whose chat, and may they change it --------------------------------------------------------
 async def _resolve(
     update: Update, context: ContextTypes.DEFAULT_TYPE, *, change: bool
-) -> tuple[Message, AlertServices, Target] | None:
+) -> tuple[Message, Alerts, Target] | None:
     """The message, the alert services and the chat the command is about — or None when
     the command has already been answered (alerts off, no rights, bad chat name)."""
     message, state, services = _context(update, context)
@@ -127,7 +125,7 @@ async def _resolve(
 
 def _context(
     update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Message | None, BotState, AlertServices | None]:
+) -> tuple[Message | None, BotState, Alerts | None]:
     state = get_state(context)
     return update.effective_message, state, state.alerts
 

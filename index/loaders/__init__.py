@@ -34,7 +34,7 @@ def load_source(source: str, settings: IndexSettings) -> Iterator[LoadItem]:
     """Yield articles and problems from an http(s) URL, a directory or a file."""
     source = source.strip()
     if _URL.match(source):
-        yield from _guarded(source, "", lambda: _load_url(source, settings))
+        yield from load_guarded(source, "", lambda: _load_url(source, settings))
         return
     if source.lower().startswith("file://"):
         source = source[len("file://") :]
@@ -88,7 +88,7 @@ def _load_file(path: Path, settings: IndexSettings) -> Iterator[LoadItem]:
         )
         return
     label = "rows" if suffix == ".csv" else "lines"
-    yield from _guarded(where, label, lambda: _file_items(path, suffix))
+    yield from load_guarded(where, label, lambda: _file_items(path, suffix))
 
 
 def _file_items(path: Path, suffix: str) -> Iterator[LoadItem]:
@@ -144,7 +144,7 @@ def looks_like_feed(content: bytes, mime_type: str = "") -> bool:
     return mime_type in _FEED_MIME_TYPES
 
 
-def _guarded(
+def load_guarded(
     where: str, label: str, produce: Callable[[], Iterable[LoadItem]]
 ) -> Iterator[LoadItem]:
     """Normalize what one file/URL yields, fold alike problems, and turn any exception

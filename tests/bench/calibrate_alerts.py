@@ -28,8 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from index import Index, IndexSettings  # noqa: E402
-from index.stories import fact_overlap, facts  # noqa: E402
-from index.topics import TopicScorer, parse_topic  # noqa: E402
+from index.alerts.stories import fact_overlap, facts  # noqa: E402
+from index.alerts.topics import TopicScorer, parse_topic  # noqa: E402
 
 # topic, headline regex (clearly about), regex of related words (absent = clearly not)
 TOPICS: list[tuple[str, str, str]] = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alert_format import feed_lines, render_alert, render_digest
+from bot.alerts.format import feed_lines, render_alert, render_digest
 from bot.format import MESSAGE_LIMIT, utf16_len
-from index.feeds import FeedStatus
-from index.outbox import Alert
+from index.alerts.feeds import FeedStatus
+from index.alerts.outbox import Alert
 from tests.e2e.telegram_html import parse_html
 
 

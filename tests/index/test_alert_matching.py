@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from index import Article, Index
-from index.alerts import AlertMatcher, AlertRules
-from index.outbox import Outbox
-from index.statedb import STATE_NAME, StateDB
-from index.stories import StoryRule
-from index.subscriptions import Subscriptions
+from index.alerts.matcher import AlertMatcher, AlertRules
+from index.alerts.outbox import Outbox
+from index.alerts.statedb import STATE_NAME, StateDB
+from index.alerts.stories import StoryRule
+from index.alerts.subscriptions import Subscriptions
 from tests.e2e.alerts.stories import CRICKET, SEED, SEED_RETOLD
 
 RULES = AlertRules(threshold=0.45, max_age_seconds=2 * 86400, story=StoryRule(0.75, 0.7))

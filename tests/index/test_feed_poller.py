@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from index import Index, IndexSettings
-from index.feeds import PAGE_FAILED, FeedPoller
-from index.statedb import StateDB
+from index.alerts.feeds import PAGE_FAILED, FeedPoller
+from index.alerts.statedb import StateDB
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import oil_entries, seed_entry, wheat_entry
 

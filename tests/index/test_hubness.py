@@ -11,7 +11,7 @@ import pytest
 
 from index import Index, hubness
 from index.settings import IndexSettings
-from index.stories import STORY_DAYS
+from index.settings import STORY_DAYS
 from tests.conftest import write_article
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from index import Index, IndexSettings
-from index.feeds import FeedPoller
+from index.alerts.feeds import FeedPoller
 from index.fetch import FetchError, fetch
-from index.statedb import StateDB
+from index.alerts.statedb import StateDB
 from tests.e2e.alerts.feed_server import FeedServer
 
 

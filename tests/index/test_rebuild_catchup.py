@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from index import Index, IndexSettings
-from index.feeds import FeedPoller
+from index.alerts.feeds import FeedPoller
 from index.models import RebuildProgress
-from index.statedb import StateDB
+from index.alerts.statedb import StateDB
 from tests.conftest import write_article
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import wheat_entry

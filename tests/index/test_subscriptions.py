@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.outbox import NewAlert, Outbox
-from index.statedb import StateDB
-from index.stories import fact_overlap, facts
-from index.subscriptions import SubscriptionError, Subscriptions
-from index.topics import TopicError, contains_phrase, parse_topic
+from index.alerts.outbox import NewAlert, Outbox
+from index.alerts.statedb import StateDB
+from index.alerts.stories import fact_overlap, facts
+from index.alerts.subscriptions import SubscriptionError, Subscriptions
+from index.alerts.topics import TopicError, contains_phrase, parse_topic
 
 
 class Clock:

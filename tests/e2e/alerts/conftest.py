@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.alert_jobs import AlertServices, AlertTimings
+from bot.alerts.jobs import AlertTimings
+from index.alerts import Alerts
 from bot.app import BotApplication, build_application
 from bot.settings import Settings
 from bot.state import get_state
@@ -86,7 +87,7 @@ class AlertBot:
     settings: Settings
 
     @property
-    def services(self) -> AlertServices:
+    def services(self) -> Alerts:
         services = get_state(self.application).alerts
         assert services is not None
         return services

@@ -9,7 +9,7 @@ import asyncio
 import datetime as dt
 import time
 
-from bot.alert_jobs import AlertTimings
+from bot.alerts.jobs import AlertTimings
 from tests.e2e.alerts.conftest import AlertBotStarter
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import SEED, retold_entry, seed_entry, wheat_entry

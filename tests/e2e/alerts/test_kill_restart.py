@@ -17,8 +17,8 @@ import pytest
 
 from tests.conftest import TEST_MODEL
 
-from index.statedb import STATE_NAME, StateDB
-from index.subscriptions import Subscriptions
+from index.alerts.statedb import STATE_NAME, StateDB
+from index.alerts.subscriptions import Subscriptions
 from tests.e2e.alerts.conftest import AlertBotApi
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import seed_entry

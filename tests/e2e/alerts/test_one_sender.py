@@ -10,16 +10,16 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.alerts import AlertSender, DeliveryPolicy
-from index.outbox import NewAlert, Outbox
-from index.statedb import StateDB
-from index.subscriptions import Subscriptions
+from bot.alerts.sender import AlertSender, DeliveryPolicy
+from index.alerts.outbox import NewAlert, Outbox
+from index.alerts.statedb import StateDB
+from index.alerts.subscriptions import Subscriptions
 from tests.e2e.conftest import ALICE
 from tests.e2e.fake_bot_api import FakeBotApi
 
 
 def _sender(db: StateDB) -> AlertSender:
-    return AlertSender(Outbox(db), Subscriptions(db, per_chat_limit=10), [], DeliveryPolicy())
+    return AlertSender(Outbox(db), Subscriptions(db, per_chat_limit=10), [], DeliveryPolicy(chat_rate=20, digest_after=3, digest_window=600.0))
 
 
 def _enqueue(db: StateDB, chat_id: int, story_id: int) -> None:

@@ -20,8 +20,8 @@ from bot.format import (
     truncate,
     utf16_len,
 )
-from index.feeds import FeedStatus
-from index.outbox import Alert
+from index.alerts import FeedStatus
+from index.alerts import Alert
 
 _TOPIC_UNITS = 200
 _HEADLINE_UNITS = 300

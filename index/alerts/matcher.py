@@ -29,17 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.alerts.outbox import NewAlert, Outbox
+from index.alerts.processed import ProcessedArticles
+from index.alerts.statedb import StateDB
+from index.alerts.stories import StoryBook, StoryRule, facts
+from index.alerts.subscriptions import Subscription, Subscriptions
+from index.alerts.topics import Topic, TopicScorer
 from index.api import Index
-from index.generation import Generation
-from index.models import StoredArticle
+from index.models import ChunkRow, StoredArticle
 from index.normalize import body_hash
-from index.outbox import NewAlert, Outbox
 from index.sentences import split_sentences
-from index.statedb import StateDB
-from index.store import ChunkRow
-from index.stories import StoryBook, StoryRule, facts
-from index.subscriptions import Subscription, Subscriptions
-from index.topics import Topic, TopicScorer
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +83,7 @@ class AlertMatcher:
     ) -> None:
         self._index = index
         self._db = db
+        self._processed = ProcessedArticles(db)
         self._subscriptions = subscriptions
         self._outbox = outbox
         self._rules = rules
@@ -96,22 +96,22 @@ class AlertMatcher:
         """Match every article stored since the last run; safe to call any time."""
         with self._lock:
             report = MatchReport()
-            gen = self._index.generation
-            gen_id = gen.dir.name
+            index = self._index
+            gen_id = index.generation_id
             cursor = self._cursor()
             if cursor is None or cursor[0] != gen_id:
                 # First run, or a rebuild: ids started over. Only fresh articles can alert;
                 # the processed markers (by body hash) skip those already handled.
-                top = gen.store.max_article_id()
-                fresh = [a for a in gen.store.articles_published_since(self._cutoff())
+                top = index.max_article_id()
+                fresh = [a for a in index.articles_published_since(self._cutoff())
                          if a.rowid <= top]
-                self._match_batch(gen, fresh, report)
+                self._match_batch(gen_id, fresh, report)
                 with self._db.transaction() as cur:
                     StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{top}")
                 cursor = (gen_id, top)
             last = cursor[1]
-            while batch := gen.store.articles_after(last, BATCH):
-                self._match_batch(gen, batch, report)
+            while batch := index.articles_after(last, BATCH):
+                self._match_batch(gen_id, batch, report)
                 last = batch[-1].rowid
                 with self._db.transaction() as cur:
                     StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{last}")
@@ -120,7 +120,7 @@ class AlertMatcher:
             return report
 
     # -- one batch ---------------------------------------------------------------------------
-    def _match_batch(self, gen: Generation, articles: Sequence[StoredArticle],
+    def _match_batch(self, gen_id: str, articles: Sequence[StoredArticle],
                      report: MatchReport) -> None:
         cutoff = self._cutoff()
         subscriptions = self._subscriptions.active()
@@ -129,15 +129,15 @@ class AlertMatcher:
             if published is None or published < cutoff or not subscriptions:
                 continue  # cannot alert: no marker needed, the cursor moves past it
             digest = body_hash(article.body)
-            if self._db.query("SELECT 1 FROM processed WHERE article_hash = ?", (digest,)):
+            if self._processed.seen(digest):
                 continue
             report.articles += 1
-            report.alerts += self._match_article(gen, article, published, digest,
+            report.alerts += self._match_article(gen_id, article, published, digest,
                                                  subscriptions)
 
-    def _match_article(self, gen: Generation, article: StoredArticle, published: dt.date,
+    def _match_article(self, gen_id: str, article: StoredArticle, published: dt.date,
                        digest: str, subscriptions: list[Subscription]) -> int:
-        chunks, vectors = gen.store.article_vectors(article.rowid)
+        chunks, vectors = self._index.article_vectors(article.rowid)
         matches = self._matches(article, published, vectors, subscriptions) if chunks else []
         quotes = self._quotes(article, chunks, matches) if matches else {}
         now = self._clock()
@@ -159,9 +159,8 @@ class AlertMatcher:
                         published=published.isoformat(),
                         score=round(match.score, 4),
                     ))
-            cur.execute("INSERT OR IGNORE INTO processed (article_hash, at) VALUES (?, ?)",
-                        (digest, now))
-            StateDB.set_meta(cur, CURSOR_KEY, f"{gen.dir.name}:{article.rowid}")
+            ProcessedArticles.mark(cur, digest, now)
+            StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{article.rowid}")
         if added:
             log.info("article %d (%s) alerts %d chat(s)", article.rowid,
                      article.headline[:60], added)
@@ -234,7 +233,7 @@ class AlertMatcher:
         horizon = self._clock() - self._rules.max_age_seconds - 2 * 86400
         with self._db.transaction() as cur:
             StoryBook.prune(cur, cutoff - dt.timedelta(days=self._rules.story.days))
-            cur.execute("DELETE FROM processed WHERE at < ?", (horizon,))
+            ProcessedArticles.forget_before(cur, horizon)
 
 
 def _published(article: StoredArticle) -> dt.date | None:

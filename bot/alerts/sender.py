@@ -29,9 +29,9 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.alert_format import render_alert, render_digest
-from index.outbox import Alert, Outbox
-from index.subscriptions import Subscriptions
+from bot.alerts.format import render_alert, render_digest
+from index.alerts.outbox import Alert, Outbox
+from index.alerts.subscriptions import Subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,11 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
-    chat_rate: int = 20  # messages per chat per minute
-    digest_after: int = 3  # more alerts than this within the window → one digest
-    digest_window: float = 600.0
+    """How alerts reach a chat; the first three come from settings (``alert_chat_rate``…)."""
+
+    chat_rate: int  # messages per chat per minute
+    digest_after: int  # more alerts than this within the window → one digest
+    digest_window: float
     retry_base: float = 2.0  # seconds before the first retry after a network error / 5xx
     retry_cap: float = 900.0
     max_attempts: int = 12  # then the alert is given up (failed)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.settings import STORY_DAYS
 from index.text import STOPWORDS
 
-STORY_DAYS = 3  # a retelling appears within this many days of the first telling
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z]")
 _POSSESSIVE = re.compile(r"[’']s$")
@@ -60,8 +60,8 @@ def fact_overlap(a: frozenset[str], b: frozenset[str]) -> float:
 class StoryRule:
     """When two articles are one story (settings ``alert_story_similarity``/``_overlap``)."""
 
-    similarity: float = 0.75
-    overlap: float = 0.6
+    similarity: float
+    overlap: float
     days: int = STORY_DAYS
 
 

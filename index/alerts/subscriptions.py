@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.statedb import StateDB
-from index.topics import Topic, parse_topic
+from index.alerts.statedb import StateDB
+from index.alerts.topics import Topic, parse_topic
 
 _COLUMNS = "id, chat_id, chat_title, topic, created_at, active"
 

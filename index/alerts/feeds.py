@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from index.alerts.statedb import StateDB
 from index.api import Index
 from index.fetch import FetchError, FetchRefused, FetchResult, fetch
-from index.loaders import _guarded as normalized  # the loaders' one normalization step
-from index.loaders import looks_like_feed
+from index.loaders import load_guarded, looks_like_feed
 from index.loaders.feed import load_feed
 from index.loaders.webpage import load_webpage
 from index.models import Article, LoadItem, LoadProblem
 from index.settings import IndexSettings
-from index.statedb import StateDB
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +179,7 @@ class FeedPoller:
             fetched.error = f"{feed.url} is not an RSS or Atom feed"
             return fetched
         # Whatever goes wrong while parsing becomes a problem record, never an exception.
-        fetched.items = list(normalized(result.url, "", lambda: self._entries(result)))
+        fetched.items = list(load_guarded(result.url, "", lambda: self._entries(result)))
         if not any(isinstance(i, Article) for i in fetched.items):
             failed = [i for i in fetched.items if isinstance(i, LoadProblem) and i.kind == "failed"]
             if failed:
@@ -196,10 +195,9 @@ class FeedPoller:
         """Replace teaser-only entries by their article page; skip ones already stored."""
         out: list[LoadItem] = []
         pages = 0
-        store = self.index.generation.store
         for item in items:
             if isinstance(item, Article) and item.note == SUMMARY_ONLY:
-                if item.key and store.find_key(item.key) is not None:
+                if item.key and self.index.has_key(item.key):
                     continue  # stored on an earlier poll: do not fetch its page again
                 pages += 1
                 if pages > MAX_PAGES_PER_POLL:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index.statedb import StateDB
+from index.alerts.statedb import StateDB
 
 _OPEN = "('pending', 'sending')"  # not yet delivered, failed or dropped
 _COLUMNS = ("id, chat_id, story_id, topic, headline, quote, source, url, published, score, "

@@ -1,0 +1,1 @@
+"""Alerts in Telegram: the outbox sender, the JobQueue jobs and the message format."""

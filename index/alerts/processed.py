@@ -1,0 +1,29 @@
+"""The ``processed`` table: which articles the matcher has examined, by body hash.
+
+Keyed by the body hash rather than the article id, so a marker survives a rebuild (new
+generation, new ids) and an article is never matched twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from index.alerts.statedb import StateDB
+
+
+class ProcessedArticles:
+    def __init__(self, db: StateDB) -> None:
+        self._db = db
+
+    def seen(self, digest: str) -> bool:
+        return bool(self._db.query("SELECT 1 FROM processed WHERE article_hash = ?", (digest,)))
+
+    @staticmethod
+    def mark(cur: sqlite3.Cursor, digest: str, at: float) -> None:
+        """Mark inside the caller's transaction (with the article's alerts and cursor)."""
+        cur.execute("INSERT OR IGNORE INTO processed (article_hash, at) VALUES (?, ?)",
+                    (digest, at))
+
+    @staticmethod
+    def forget_before(cur: sqlite3.Cursor, horizon: float) -> None:
+        cur.execute("DELETE FROM processed WHERE at < ?", (horizon,))
