@@ -58,7 +58,7 @@ def compose(
         note = f"I found nothing about “{_short(question)}” in the news I have."
         notes = (note,) + ((("Closest topics: " + "; ".join(topics)),) if topics else ())
         return Answer(question, (), notes, found=False)
-    terms = QuestionTerms.of(question, gen.store, gen.vectors.ntotal)
+    terms = QuestionTerms.of(question, gen.store, gen.ntotal)
     citations = []
     for hit, also in same_story_groups(relevant, gen, same_story)[:limit]:
         quotes = _quotes(hit, gen, terms)
@@ -75,7 +75,8 @@ def same_story_groups(
     if not hits:
         return []
     first_ids = [h.chunk_ids[0] if h.chunk_ids else -1 for h in hits]
-    vectors = _vectors(gen, first_ids)
+    stored = gen.vectors_of([i for i in first_ids if i >= 0])
+    vectors = [stored.get(i) for i in first_ids]
     groups: list[tuple[Hit, list[str], np.ndarray | None]] = []
     for hit, vec in zip(hits, vectors, strict=True):
         for lead, also, lead_vec in groups:
@@ -89,17 +90,6 @@ def same_story_groups(
         else:
             groups.append((hit, [], vec))
     return [(hit, tuple(also)) for hit, also, _ in groups]
-
-
-def _vectors(gen: Generation, chunk_ids: list[int]) -> list[np.ndarray | None]:
-    out: list[np.ndarray | None] = []
-    with gen.lock:
-        for cid in chunk_ids:
-            try:
-                out.append(gen.vectors.index.reconstruct(int(cid)) if cid >= 0 else None)
-            except RuntimeError:  # not in FAISS (repaired at next open)
-                out.append(None)
-    return out
 
 
 def _days_apart(a: Hit, b: Hit) -> int:

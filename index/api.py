@@ -135,8 +135,7 @@ class Index:
                 ingestor.add_items(items)
                 ingestor.flush()
             finally:
-                if self._gen.dirty:
-                    self._gen.save_vectors()
+                self._gen.save_if_dirty()
         report = ingestor.report
         report.seconds = time.monotonic() - started
         return report
@@ -332,12 +331,12 @@ class Index:
         top = next((h for h in hits if (h.dense_score or -1.0) >= self.settings.min_relevance),
                    None)
         return top is not None and names_indexed_thing(question, top, gen.store,
-                                                        gen.vectors.ntotal)
+                                                        gen.ntotal)
 
     def stats(self) -> IndexStats:
         gen = self._gen
         articles, chunks, sources = gen.store.counts()
-        return IndexStats(articles, chunks, gen.vectors.ntotal, sources,
+        return IndexStats(articles, chunks, gen.ntotal, sources,
                           gen.store.get_meta("last_ingest"), gen.disk_bytes(),
                           self.settings.embedding_model)
 

@@ -13,12 +13,13 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index.chunkdays import ChunkDays
-from index.store import Store
+from index.store import PendingArticle, Store
 from index.vectors import VectorIndex, fsync_dir
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,65 @@ class Generation:
         return VectorIndex.build(self.vectors.dim, len(ids), sample,
                                  lambda: self.store.iter_vectors(None))
 
+    # -- the door: reads and writes of this generation's vectors take its lock here ------
+    @property
+    def ntotal(self) -> int:
+        return self.vectors.ntotal
+
+    def describe(self) -> str:
+        return self.vectors.describe()
+
+    def search(self, vector: np.ndarray, k: int, *, restrict: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, scores) of the ``k`` nearest chunks, optionally only among ``restrict``."""
+        with self.lock:
+            return self.vectors.search(vector, k, restrict=restrict)
+
+    def neighbours(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        with self.lock:
+            return self.vectors.neighbours(vectors, k)
+
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Each chunk's stored vector: FAISS's copy when it keeps float16 codes (exact),
+        SQLite's when FAISS keeps 8-bit codes (so a cosine is the same at every size).
+        Ids not stored are left out (deleted since, or awaiting the next open's repair)."""
+        if not ids:
+            return {}
+        if self.vectors.reranks:
+            found, vecs = self._exact_vectors(np.asarray(ids, dtype=np.int64))
+        else:
+            with self.lock:
+                found, vecs = self.vectors.reconstruct(ids)
+        return dict(zip(found.tolist(), vecs, strict=True))
+
+    def cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine of ``vector`` with each stored chunk of ``ids`` (missing ones left out)."""
+        stored = self.vectors_of(ids)
+        if not stored:
+            return {}
+        sims = np.stack(list(stored.values())) @ vector
+        return dict(zip(stored, sims.tolist(), strict=True))
+
+    def write_batch(self, batch: Sequence[PendingArticle], vectors: np.ndarray
+                    ) -> tuple[list[int], list[int]]:
+        """Commit a batch to SQLite and its vectors to FAISS as one step (the vector file
+        is saved later); returns (new chunk ids, chunk ids removed by replaced articles)."""
+        with self.lock:
+            new_ids, removed = self.store.write_batch(batch)
+            self.vectors.remove(removed)
+            self.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
+            self.dirty = True
+        return new_ids, removed
+
+    def relayout_if_needed(self) -> None:
+        if self.vectors.needs_relayout():
+            self.relayout()
+
+    def save_if_dirty(self) -> None:
+        with self.lock:
+            if self.dirty:
+                self.save_vectors()
+
     def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
         """Ids of chunks whose article was published within [start, end] (inclusive)."""
         ids = self.days.window(start, end)
@@ -182,8 +242,7 @@ class Generation:
 
     def close(self) -> None:
         with self.lock:
-            if self.dirty:
-                self.save_vectors()
+            self.save_if_dirty()
             self.store.close()
 
 

@@ -52,8 +52,7 @@ def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
     ids = np.asarray(ids, dtype=np.int64)
     if len(ids) == 0:
         return
-    with gen.lock:
-        found, sims = gen.vectors.neighbours(vectors, SEARCHED)
+    found, sims = gen.neighbours(vectors, SEARCHED)
     involved = np.unique(np.concatenate([ids, found[found >= 0]]))
     article_of = gen.store.chunk_articles(involved.tolist())
     day_of = _days(gen, set(article_of.values()))

@@ -109,8 +109,7 @@ class Ingestor:
         finally:
             if self._bar is not None:
                 self._bar.close()
-            if self.gen.dirty:
-                self.gen.save_vectors()
+            self.gen.save_if_dirty()
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -242,11 +241,7 @@ class Ingestor:
         for item in batch:
             item.vectors = vectors[row : row + len(item.chunks)]
             row += len(item.chunks)
-        with self.gen.lock:
-            new_ids, removed = self.gen.store.write_batch(batch)
-            self.gen.vectors.remove(removed)
-            self.gen.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
-            self.gen.dirty = True
+        new_ids, removed = self.gen.write_batch(batch, vectors)
         try:
             hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
                            story_similarity=self._story_similarity)
@@ -265,8 +260,7 @@ class Ingestor:
         self._pending_chunks = 0
         if self._bar is not None:
             self._bar.update(len(texts))
-        if self.gen.vectors.needs_relayout():
-            self.gen.relayout()
+        self.gen.relayout_if_needed()
         if self.on_batch is not None:
             self.on_batch(self._written_articles, self.report.chunks_embedded)
         if time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:

@@ -157,11 +157,7 @@ class Retriever:
     # -- candidate generators ---------------------------------------------------------------
     def _dense(self, gen: Generation, qvec: np.ndarray, n: int, cands: dict[int, Candidate],
                restrict: np.ndarray | None) -> None:
-        with gen.lock:
-            if restrict is None:
-                ids, scores = gen.vectors.search(qvec, n)
-            else:
-                ids, scores = gen.vectors.search(qvec, n, restrict=restrict)
+        ids, scores = gen.search(qvec, n, restrict=restrict)
         rows = gen.store.chunk_articles(ids.tolist())
         rank = 0
         for cid, score in zip(ids.tolist(), scores.tolist(), strict=True):
@@ -220,10 +216,11 @@ class Retriever:
         if not need:
             return
         by_article = gen.store.chunk_ids_of(need)
-        sims = _cosines(gen, qvec, [cid for ids in by_article.values() for cid in ids])
+        sims = gen.cosines(qvec, [cid for ids in by_article.values() for cid in ids])
         for article_id, ids in by_article.items():
-            if ids and sims:
-                best = max(ids, key=sims.__getitem__)
+            present = [cid for cid in ids if cid in sims]
+            if present:
+                best = max(present, key=sims.__getitem__)
                 cands[article_id].dense = sims[best]
                 cands[article_id].best_chunk = best
 
@@ -232,10 +229,11 @@ class Retriever:
         """Replace each ranked candidate's ``dense`` with the question's own cosine (best
         over its chunks), which the relevance thresholds are calibrated on."""
         chunks = {c.article_id: set(c.chunk_ids) | ({c.best_chunk} - {None}) for c in ranked}
-        sims = _cosines(gen, asked, sorted({cid for group in chunks.values() for cid in group}))
+        sims = gen.cosines(asked, sorted({cid for group in chunks.values() for cid in group}))
         for c in ranked:
-            if chunks[c.article_id] and sims:
-                c.dense = max(sims[cid] for cid in chunks[c.article_id])
+            own = [sims[cid] for cid in chunks[c.article_id] if cid in sims]
+            if own:
+                c.dense = max(own)
 
     def _hub_penalty(self, gen: Generation, cands) -> None:
         """λ · the best chunk's neighbour density (``index.hubness``), for ranking only."""
@@ -314,16 +312,3 @@ def _matches_current_news(cands: list[Candidate], asked_at: dt.date,
     since = asked_at - dt.timedelta(days=settings.current_news_days)
     return any(c.published is not None and since <= c.published <= asked_at
                and c.score >= best - settings.current_news_margin for c in cands)
-
-
-def _cosines(gen: Generation, qvec: np.ndarray, ids: list[int]) -> dict[int, float]:
-    """Cosine of ``qvec`` with each chunk in ``ids``, from the vectors FAISS holds; empty
-    when one is missing (an index being repaired: the next open reconciles it)."""
-    if not ids:
-        return {}
-    with gen.lock:
-        try:
-            vecs = gen.vectors.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-        except RuntimeError:
-            return {}
-    return dict(zip(ids, (vecs @ qvec).tolist(), strict=True))
