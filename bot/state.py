@@ -14,11 +14,11 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.alerts.jobs import AlertJobs
-from index.alerts import Alerts
 from bot.answers import AnswerStore
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.settings import Settings
+from index.alerts import Alerts
 from index.api import Index
 from index.models import RebuildProgress
 

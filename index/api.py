@@ -9,10 +9,9 @@ swaps it in atomically, so questions keep being answered from the old index mean
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-import re
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,16 +22,9 @@ import numpy as np
 from index import hubness
 from index.answer import compose
 from index.embed import Embedder
-from index.generation import (
-    CURRENT,
-    SQLITE_NAME,
-    Generation,
-    ModelChanged,
-    current_dir,
-    new_dir,
-    point_current,
-)
+from index.generation import Generation, ModelChanged
 from index.ingest import Ingestor
+from index.lifecycle import NewGeneration, live_or_new, pointed_dir
 from index.models import (
     Answer,
     Article,
@@ -47,15 +39,18 @@ from index.models import (
 )
 from index.newsness import names_indexed_thing, newsness_model
 from index.querydates import parse_query_dates
+from index.rebuild import (
+    catch_up,
+    copy_stored,
+    reembed,
+    remember_sources,
+    remembered_sources,
+)
 from index.search import Retriever
-from index.smalltalk import ABOUT, is_small_talk
 from index.settings import IndexSettings
+from index.smalltalk import ABOUT, is_small_talk
 
 log = logging.getLogger(__name__)
-STALE_GENERATION_SECONDS = 3600
-COMPLETE_META = "complete"  # set in a generation once it is (or was) live
-STORE_PAGE = 500  # stored articles read at a time by a rebuild or re-embed
-_GEN_NAME = re.compile(r"^gen-[A-Za-z0-9_.-]+$")
 
 
 class RebuildRunning(RuntimeError):
@@ -95,18 +90,11 @@ class Index:
         agreement and repairs the vector file from SQLite when they differ."""
         embedder = embedder or Embedder(settings.embedding_model,
                                         batch_size=settings.embed_batch_size)
-        data_dir = Path(settings.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        directory = _live_dir(data_dir)
-        if directory is None:
-            directory = new_dir(data_dir)
-            _mark_complete(directory)
-            point_current(data_dir, directory)
-        _remove_abandoned(data_dir, keep=directory)
+        directory = live_or_new(Path(settings.data_dir))
         try:
             gen = Generation.open(directory, embedder.dim, settings.embedding_model)
         except ModelChanged as exc:
-            gen = _reembed(settings, embedder, directory, exc)
+            gen = reembed(settings, embedder, directory, exc)
         hubness.backfill(gen, story_similarity=float(settings.same_story_similarity or 1.0))
         return cls(settings, embedder, gen)
 
@@ -121,7 +109,7 @@ class Index:
         with self._write_lock:
             report = Ingestor(self._gen, self.embedder, self.settings).run(
                 sources, progress=progress)
-            _remember_sources(self._gen, sources)
+            remember_sources(self._gen, sources)
         return report
 
     def ingest_articles(self, items: Iterable[Article | LoadProblem]) -> IngestReport:
@@ -160,12 +148,11 @@ class Index:
         if not self._rebuild_lock.acquire(blocking=False):
             raise RebuildRunning(self.rebuild_fraction or 0.0)
         started = time.monotonic()
-        new_gen: Generation | None = None
         self._cancel.clear()
         try:
             self.rebuild_fraction = 0.0
             old = self._gen
-            all_sources = list(dict.fromkeys([*sources, *_remembered_sources(old)]))
+            all_sources = list(dict.fromkeys([*sources, *remembered_sources(old)]))
             _emit(progress, "loading", 0.0, 0, 0, started, None)
             from index.loaders import load_source
 
@@ -174,53 +161,45 @@ class Index:
             # hold the stored articles again.
             stored_count = old.store.counts()[0]
             total = max(1, stored_count * (2 if all_sources else 1))
-            data_dir = Path(self.settings.data_dir)
-            new_gen = Generation.open(new_dir(data_dir), self.embedder.dim,
-                                      self.settings.embedding_model)
+            with NewGeneration(Path(self.settings.data_dir), self.embedder.dim,
+                               self.settings.embedding_model) as new:
+                new_gen = new.gen
 
-            def on_batch(articles: int, chunks: int) -> None:
-                self._stop_if_cancelled()
-                done = min(1.0, (ingestor.seen) / total)
-                self.rebuild_fraction = done
-                elapsed = time.monotonic() - started
-                eta = elapsed / done * (1 - done) if done > 0.02 else None
-                _emit(progress, "embedding", done, articles, chunks, started, eta)
+                def on_batch(articles: int, chunks: int) -> None:
+                    self._stop_if_cancelled()
+                    done = min(1.0, (ingestor.seen) / total)
+                    self.rebuild_fraction = done
+                    elapsed = time.monotonic() - started
+                    eta = elapsed / done * (1 - done) if done > 0.02 else None
+                    _emit(progress, "embedding", done, articles, chunks, started, eta)
 
-            ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch)
-            ingestor.add_items(_stored_as_articles(
-                old.store.iter_articles(upto=copied, page=STORE_PAGE)))
-            ingestor.add_items(item for src in all_sources
-                               for item in load_source(src, self.settings))
-            ingestor.flush()
-            report = ingestor.report
-            _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
-                  started, 0.0)
-            copied = _catch_up(old, ingestor, copied)
-            with self._write_lock:  # in-process writers wait for the last few articles only
-                copied = _catch_up(old, ingestor, copied, rounds=1)
-                self._stop_if_cancelled()  # the last moment the swap can still be refused
-                new_gen.save_vectors()
-                problems = new_gen.check()
-                if problems:
-                    raise RebuildFailed("; ".join(problems))
-                articles, _chunks, _ = new_gen.store.counts()
-                if articles == 0 and (report.failed or old.store.counts()[0]):
-                    raise RebuildFailed(
-                        f"no articles could be loaded ({report.failed} sources failed)")
-                _remember_sources(new_gen, all_sources)
-                new_gen.store.set_meta(COMPLETE_META, "1")  # a fallback if CURRENT is lost
-                point_current(data_dir, new_gen.dir)
-                self._gen = new_gen
-                self._seen_version = new_gen.store.data_version()
-                self._retire(old)
+                ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch)
+                copy_stored(old, ingestor, upto=copied)
+                ingestor.add_items(item for src in all_sources
+                                   for item in load_source(src, self.settings))
+                ingestor.flush()
+                report = ingestor.report
+                _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
+                      started, 0.0)
+                copied = catch_up(old, ingestor, copied)
+                with self._write_lock:  # in-process writers wait for the last few articles
+                    copied = catch_up(old, ingestor, copied, rounds=1)
+                    self._stop_if_cancelled()  # the last moment the swap can still be refused
+                    new_gen.save_vectors()
+                    problems = new_gen.check()
+                    if problems:
+                        raise RebuildFailed("; ".join(problems))
+                    articles, _chunks, _ = new_gen.store.counts()
+                    if articles == 0 and (report.failed or old.store.counts()[0]):
+                        raise RebuildFailed(
+                            f"no articles could be loaded ({report.failed} sources failed)")
+                    new.publish(json.dumps(all_sources))
+                    self._gen = new_gen
+                    self._seen_version = new_gen.store.data_version()
+                    self._retire(old)
             report.seconds = time.monotonic() - started
             _emit(progress, "done", 1.0, articles, new_gen.store.counts()[1], started, 0.0)
             return report
-        except BaseException:
-            if new_gen is not None and new_gen is not self._gen:
-                new_gen.close()
-                shutil.rmtree(new_gen.dir, ignore_errors=True)
-            raise
         finally:
             self.rebuild_fraction = None
             self._rebuild_lock.release()
@@ -260,7 +239,7 @@ class Index:
             return  # another thread is refreshing; this question uses the current state
         try:
             data_dir = Path(self.settings.data_dir)
-            live = _pointed(data_dir, quiet=True)
+            live = pointed_dir(data_dir)
             if live is not None and live != self._gen.dir and live.exists() and \
                     self.rebuild_fraction is None:
                 with self._write_lock:
@@ -404,169 +383,3 @@ def _emit(progress: Callable[[RebuildProgress], None] | None, phase: str, fracti
                                  time.monotonic() - started, eta))
     except Exception:  # a broken progress display must not abort a rebuild
         log.exception("rebuild progress callback failed")
-
-
-def _reembed(settings: IndexSettings, embedder: Embedder, old_dir: Path,
-             changed: ModelChanged) -> Generation:
-    """The configured model differs from the one the live index was built with (an upgrade
-    changed the default, or the operator switched): re-embed every stored article into a
-    new generation and swap it in, as a reindex would. Vectors of two models cannot be
-    mixed, and asking the operator to reindex first would leave the bot unable to start.
-    The old generation stays live until the new one is complete, so a crash here loses
-    nothing; it is deleted only after the swap."""
-    from index.store import Store
-
-    data_dir = Path(settings.data_dir)
-    old = Store(old_dir / SQLITE_NAME)
-    new_gen: Generation | None = None
-    try:
-        log.warning("%s: re-embedding %d stored articles with %r (one-off)", changed,
-                    old.counts()[0], changed.model)
-        new_gen = Generation.open(new_dir(data_dir), embedder.dim, settings.embedding_model)
-        ingestor = Ingestor(new_gen, embedder, settings)
-        ingestor.add_items(_stored_as_articles(old.iter_articles(page=STORE_PAGE)))
-        ingestor.flush()
-        new_gen.save_vectors()
-        raw_sources = old.get_meta("sources")
-        if raw_sources:
-            new_gen.store.set_meta("sources", raw_sources)
-        new_gen.store.set_meta(COMPLETE_META, "1")
-        point_current(data_dir, new_gen.dir)
-    except BaseException:
-        if new_gen is not None:
-            new_gen.close()
-            shutil.rmtree(new_gen.dir, ignore_errors=True)
-        raise
-    finally:
-        old.close()
-    shutil.rmtree(old_dir, ignore_errors=True)
-    return new_gen
-
-
-def _catch_up(old: Generation, ingestor: Ingestor, copied: int, *, rounds: int = 5) -> int:
-    """Copy into the rebuild what was committed to ``old`` after article id ``copied``;
-    repeat while a round still brings something (at most ``rounds``). Returns the new
-    high-water mark.
-
-    A new or updated article gets a higher id — except that SQLite hands the id of a
-    deleted newest row to the next insert, so an update of article ``copied`` itself keeps
-    its id: the boundary article is read again each round (a duplicate costs a hash)."""
-    for _ in range(rounds):
-        before = ingestor.report.articles_new + ingestor.report.articles_updated
-        high = old.store.max_article_id()
-        if high < copied:
-            break
-        ingestor.add_items(_stored_as_articles(
-            old.store.iter_articles(after=copied - 1, upto=high, page=STORE_PAGE)))
-        ingestor.flush()
-        copied = high
-        if ingestor.report.articles_new + ingestor.report.articles_updated == before:
-            break
-    return copied
-
-
-def _stored_as_articles(stored: Iterable[StoredArticle]) -> Iterable[Article]:
-    for a in stored:
-        published = None
-        if a.published_at:
-            published = (dt.datetime.fromisoformat(a.published_at) if "T" in a.published_at
-                         else dt.date.fromisoformat(a.published_at))
-        yield Article(a.ext_id, a.title, published, a.source, a.url, a.category, a.body,
-                      origin=f"stored article {a.rowid}", key=a.key, note=a.note,
-                      link_topics=a.link_topics)
-
-
-def _remember_sources(gen: Generation, sources: list[str]) -> None:
-    import json
-
-    known = _remembered_sources(gen)
-    merged = list(dict.fromkeys([*known, *sources]))
-    gen.store.set_meta("sources", json.dumps(merged))
-
-
-def _remembered_sources(gen: Generation) -> list[str]:
-    import json
-
-    raw = gen.store.get_meta("sources")
-    return list(json.loads(raw)) if raw else []
-
-
-def _remove_abandoned(data_dir: Path, keep: Path) -> None:
-    """Delete generations left by crashed rebuilds (old enough not to be in progress)."""
-    now = time.time()
-    for path in data_dir.glob("gen-*"):
-        if path.is_dir() and path != keep and now - path.stat().st_mtime > STALE_GENERATION_SECONDS:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _pointed(data_dir: Path, *, quiet: bool = False) -> Path | None:
-    """The generation ``CURRENT`` names, or None when the pointer is absent, unreadable,
-    garbage (not a generation name) or names a generation that does not exist."""
-    pointer = data_dir / CURRENT
-    if not pointer.exists():
-        return None
-    try:
-        directory = current_dir(data_dir)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        if not quiet:
-            log.warning("index pointer %s is unreadable (%s)", pointer, exc)
-        return None
-    name = directory.name if directory is not None else ""
-    if directory is None or directory.parent != data_dir or not _GEN_NAME.match(name):
-        if not quiet:
-            shown = pointer.read_bytes()[:60]
-            log.warning("index pointer %s is truncated or garbage (%r)", pointer, shown)
-        return None
-    if not (directory / SQLITE_NAME).is_file():
-        if not quiet:
-            log.warning("index pointer %s names %s, which holds no index", pointer, name)
-        return None
-    return directory
-
-
-def _live_dir(data_dir: Path) -> Path | None:
-    """The live generation; when ``CURRENT`` is missing or damaged, the newest complete
-    generation on disk (re-pointed, with a warning) — never silently an empty index while
-    a good one sits beside it. None for a data directory with no index yet."""
-    directory = _pointed(data_dir)
-    if directory is not None:
-        return directory
-    candidates = []
-    for path in data_dir.glob("gen-*"):
-        db = path / SQLITE_NAME
-        if not path.is_dir() or not _GEN_NAME.match(path.name) or not db.is_file():
-            continue
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-                row = conn.execute("SELECT value FROM meta WHERE key = ?",
-                                   (COMPLETE_META,)).fetchone()
-                articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-        except sqlite3.Error as exc:
-            log.warning("generation %s is unreadable (%s); not using it", path.name, exc)
-            continue
-        # Complete generations first (a crashed rebuild's is not), then the newest by
-        # name (names start with the creation time); unmarked ones by article count.
-        candidates.append(((row is not None, articles if row is None else 0, path.name),
-                           path))
-    if (data_dir / CURRENT).exists() or candidates:
-        if not candidates:
-            log.warning("no usable index generation in %s; starting an empty index", data_dir)
-            return None
-        best = max(candidates)[1]
-        log.warning("index pointer %s is missing or damaged: falling back to generation %s "
-                    "(the newest complete one) and re-pointing to it", data_dir / CURRENT,
-                    best.name)
-        point_current(data_dir, best)
-        return best
-    return None
-
-
-def _mark_complete(directory: Path) -> None:
-    """A generation created empty by ``open`` is live from birth (so complete)."""
-    from index.store import Store
-
-    store = Store(directory / SQLITE_NAME)
-    try:
-        store.set_meta(COMPLETE_META, "1")
-    finally:
-        store.close()

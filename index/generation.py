@@ -1,18 +1,14 @@
-"""One generation of the index: a directory holding ``newsbot.sqlite`` and ``vectors.faiss``.
+"""One generation of the index: a directory holding ``newsbot.sqlite`` and ``vectors.faiss``,
+and the only door to them — searches, vector reads and batch writes take its lock here.
 
-``data_dir/CURRENT`` names the live generation. A rebuild fills a new generation beside it
-and then replaces ``CURRENT`` by an atomic rename, so a crash at any instant leaves either
-the old or the new generation live — never a mix.
+Which generation is live, and how a new one replaces it, is ``index.lifecycle``'s job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
-import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,11 +16,10 @@ import numpy as np
 
 from index.chunkdays import ChunkDays
 from index.store import PendingArticle, Store
-from index.vectors import VectorIndex, fsync_dir
+from index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-CURRENT = "CURRENT"
 SQLITE_NAME = "newsbot.sqlite"
 VECTORS_NAME = "vectors.faiss"
 
@@ -244,33 +239,3 @@ class Generation:
         with self.lock:
             self.save_if_dirty()
             self.store.close()
-
-
-def current_dir(data_dir: Path) -> Path | None:
-    pointer = data_dir / CURRENT
-    if not pointer.exists():
-        return None
-    name = pointer.read_text().strip()
-    return data_dir / name if name else None
-
-
-def new_dir(data_dir: Path) -> Path:
-    # Microseconds keep names in creation order (the pointer fallback picks the newest by
-    # name); the random suffix only guards against two processes in the same microsecond.
-    now = time.time()
-    name = (time.strftime("gen-%Y%m%dT%H%M%S", time.localtime(now))
-            + f"{int(now * 1_000_000) % 1_000_000:06d}-" + uuid.uuid4().hex[:6])
-    path = data_dir / name
-    path.mkdir(parents=True)
-    return path
-
-
-def point_current(data_dir: Path, directory: Path) -> None:
-    """Atomically make ``directory`` the live generation."""
-    tmp = data_dir / (CURRENT + ".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(directory.name + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, data_dir / CURRENT)
-    fsync_dir(data_dir)

@@ -58,6 +58,16 @@ class Store:
         with self.lock:
             self.conn.close()
 
+    @staticmethod
+    def peek(path: Path, flag: str) -> tuple[bool, int]:
+        """(meta ``flag`` is set, article count) of a database file, read without writing
+        to it (no migration, read-only): for choosing among generations on disk.
+        Raises ``sqlite3.Error`` for an unreadable file."""
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (flag,)).fetchone()
+            articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return row is not None, int(articles)
+
     def data_version(self) -> int:
         """Changes whenever another connection (e.g. a CLI ingest) commits to this file."""
         with self.lock:

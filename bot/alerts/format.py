@@ -20,8 +20,7 @@ from bot.format import (
     truncate,
     utf16_len,
 )
-from index.alerts import FeedStatus
-from index.alerts import Alert
+from index.alerts import Alert, FeedStatus
 
 _TOPIC_UNITS = 200
 _HEADLINE_UNITS = 300

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.generation import Generation, new_dir, point_current
+from index.generation import Generation
+from index.lifecycle import new_dir, point_current
 from index.sentences import split_sentences
 from index.store import utcnow
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from index import Index, hubness
-from index.settings import IndexSettings
-from index.settings import STORY_DAYS
+from index.settings import STORY_DAYS, IndexSettings
 from tests.conftest import write_article
 
 

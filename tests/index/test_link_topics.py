@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from index import Index
-from index.api import _stored_as_articles
 from index.ingest import chunks_of
 from index.migrations import MIGRATIONS, connect, migrate
 from index.normalize import LINK_TOPICS_MAX_CHARS, link_topics, search_title
+from index.rebuild import stored_as_articles
 
 PORT = "https://news.example.com/2023/04/11/business/karachi-port-strike-ends/index.html"
 CROPS = "https://news.example.com/2023/04/12/pakistan/wheat-harvest-record-sindh.html"
@@ -82,7 +82,7 @@ def test_the_topics_are_keyword_indexed_and_embedded_but_never_quoted(linked: In
     store = linked.generation.store
     rows = store.keyword_search('"strike"', 10)  # only in the link, not the visible text
     assert [store.articles([a])[a].ext_id for _, a, _ in rows] == ["port"]
-    article = next(iter(_stored_as_articles([_stored(linked, "port")])))
+    article = next(iter(stored_as_articles([_stored(linked, "port")])))
     assert article.link_topics == "karachi port strike ends"  # a re-embed keeps them
     chunk = chunks_of(article, linked.embedder, linked.settings)[0]
     assert chunk.embed_text.startswith("karachi port strike ends\n")

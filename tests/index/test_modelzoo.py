@@ -116,7 +116,7 @@ def test_an_index_built_with_another_model_is_reembedded_on_open(
     """An upgrade that changes the default model must neither refuse to start nor lose
     articles: opening re-embeds everything stored, then the old generation goes."""
     from index import Index
-    from index.generation import current_dir
+    from index.lifecycle import current_dir
 
     built = Index.open(settings, embedder=embedder)  # MiniLM
     built.ingest([str(corpus_dir)])

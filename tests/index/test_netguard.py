@@ -16,8 +16,8 @@ import pytest
 
 from index import Index, IndexSettings
 from index.alerts.feeds import FeedPoller
-from index.fetch import FetchError, fetch
 from index.alerts.statedb import StateDB
+from index.fetch import FetchError, fetch
 from tests.e2e.alerts.feed_server import FeedServer
 
 

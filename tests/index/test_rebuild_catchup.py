@@ -12,8 +12,8 @@ import pytest
 
 from index import Index, IndexSettings
 from index.alerts.feeds import FeedPoller
-from index.models import RebuildProgress
 from index.alerts.statedb import StateDB
+from index.models import RebuildProgress
 from tests.conftest import write_article
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import wheat_entry
@@ -95,10 +95,10 @@ def test_a_rebuild_reads_the_stored_articles_in_pages(
     store. Every statement the old generation's real SQLite connection runs is traced: the
     article rows come in reads of at most ``STORE_PAGE`` (made 2 here, so the five articles
     take three reads), and no read is unbounded (``LIMIT -1`` was the whole store)."""
-    from index import api
+    from index import rebuild
 
     index.ingest([str(corpus_dir)])
-    monkeypatch.setattr(api, "STORE_PAGE", 2, raising=False)
+    monkeypatch.setattr(rebuild, "STORE_PAGE", 2)
     statements: list[str] = []
     old = index.generation.store
     old.conn.set_trace_callback(statements.append)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from index import Index
-from index.generation import CURRENT, VECTORS_NAME
+from index.generation import VECTORS_NAME
+from index.lifecycle import CURRENT
 from tests.conftest import write_article
 
 TITLE = "Quorvane dam commissioned on the Zelbrook river"
@@ -96,7 +97,8 @@ def test_crashed_rebuild_generation_never_wins_over_the_live_one(built, settings
     good = _live(built)
     idx = Index.open(settings, embedder=embedder)
     idx.close()
-    from index.generation import Generation, new_dir
+    from index.generation import Generation
+    from index.lifecycle import new_dir
 
     half = Generation.open(new_dir(built), embedder.dim, settings.embedding_model)
     half.close()  # empty, unmarked: what a rebuild killed before its first batch leaves

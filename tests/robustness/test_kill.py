@@ -38,13 +38,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TEST_MODEL
-
 from bot.cli import main as cli_main
 from index import Index
-from index.generation import CURRENT, SQLITE_NAME
+from index.generation import SQLITE_NAME
+from index.lifecycle import CURRENT
 from index.settings import IndexSettings
-from tests.conftest import write_article
+from tests.conftest import TEST_MODEL, write_article
 from tests.robustness.hashed_embedder import HashedEmbedder
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,10 +17,10 @@ import pytest
 import pytest_asyncio
 
 from bot.alerts.jobs import AlertTimings
-from index.alerts import Alerts
 from bot.app import BotApplication, build_application
 from bot.settings import Settings
 from bot.state import get_state
+from index.alerts import Alerts
 from index.api import Index
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.conftest import ADMIN

@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 
 from tests.e2e.alerts.conftest import AlertBot, AlertBotStarter
-from tests.e2e.lifecycle import halt
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import (
     SEED_RETOLD,
@@ -19,6 +18,7 @@ from tests.e2e.alerts.stories import (
     wheat_entry,
 )
 from tests.e2e.conftest import ADMIN, ALICE, BOB
+from tests.e2e.lifecycle import halt
 
 FEED = "/wire/rss"
 YESTERDAYS_STORY = (

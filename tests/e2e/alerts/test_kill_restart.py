@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_MODEL
-
 from index.alerts.statedb import STATE_NAME, StateDB
 from index.alerts.subscriptions import Subscriptions
+from tests.conftest import TEST_MODEL
 from tests.e2e.alerts.conftest import AlertBotApi
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import seed_entry
