@@ -94,7 +94,7 @@ def _run(settings: Settings) -> int:
     if settings.telegram_token is None:
         print("No NEWSBOT_TELEGRAM_TOKEN set: serving the terminal chat instead of Telegram.",
               file=sys.stderr)
-        return _chat(index)
+        return _chat(index, settings.citations_per_message)
     from bot.app import run_bot
 
     logging.getLogger().setLevel(settings.log_level)
@@ -108,15 +108,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if not index.stats().articles:  # only an empty index is written to
         with _writer(settings, "chat"):
             _ensure_content(index, settings)
-    return _chat(index)
+    return _chat(index, settings.citations_per_message)
 
 
-def _chat(index: Index) -> int:
+def _chat(index: Index, per_page: int) -> int:
     from bot.terminal import chat_loop
 
     index.warm_up()
     try:
-        chat_loop(lambda q: index.answer(q, asked_at=dt.date.today()))
+        chat_loop(lambda q: index.answer(q, asked_at=dt.date.today()), per_page=per_page)
     finally:
         index.close()
     return 0
@@ -141,12 +141,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = index.search(args.query, k=args.k, asked_at=_parse_date(args.as_of))
     finally:
         index.close()
-    from bot.terminal import format_date
+    from bot.terminal import day_text
 
     for n, h in enumerate(hits, start=1):
         dense = f"{h.dense_score:.3f}" if h.dense_score is not None else "-"
         print(f"{n:2}. [{h.score:.4f} dense {dense}] {h.article.headline[:90]} · "
-              f"{h.article.source} · {format_date(h.article.published_date)}")
+              f"{h.article.source} · {day_text(h.article.published_date)}")
     return 0
 
 
@@ -155,7 +155,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     index = _open(settings)
     try:
         answer = index.answer(args.question, asked_at=_parse_date(args.as_of) or dt.date.today(),
-                              limit=args.limit or settings.max_citations)
+                              limit=args.limit or settings.citations_per_message)
     finally:
         index.close()
     from bot.terminal import render_answer

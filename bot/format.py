@@ -24,9 +24,9 @@ ELLIPSIS = "…"
 NOTHING_FOUND = "I found nothing in the indexed news that answers this."
 
 _QUESTION_UNITS = 200  # the echoed question is a reminder, not a transcript
-_HEADLINE_UNITS = 300
-_OUTLET_UNITS = 100
-_URL_UNITS = 1000  # longer links are dropped rather than allowed to crowd out quotes
+HEADLINE_UNITS = 300
+OUTLET_UNITS = 100
+URL_UNITS = 1000  # longer links are dropped rather than allowed to crowd out quotes
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s")
 
@@ -189,31 +189,24 @@ def render_citation(number: int, citation: Citation, max_units: int | None = Non
 
 def _footer(citation: Citation) -> str:
     article = citation.article
-    headline = escape(truncate(citation.headline or "(untitled)", _HEADLINE_UNITS))
+    headline = escape(truncate(citation.headline or "(untitled)", HEADLINE_UNITS))
     url = article.url
-    if url and utf16_len(escape_attr(url)) <= _URL_UNITS:
+    if url and utf16_len(escape_attr(url)) <= URL_UNITS:
         title = f'<a href="{escape_attr(url)}">{headline}</a>'
     else:
         title = headline
     parts = [title]
     if article.source.strip():
-        parts.append(escape(truncate(article.source.strip(), _OUTLET_UNITS)))
-    day = _published(article)
+        parts.append(escape(truncate(article.source.strip(), OUTLET_UNITS)))
+    day = article.published_date
     if day is not None:
         parts.append(format_date(day))
     text = " · ".join(parts)
     if citation.also:
         also = ", ".join(outlet for outlet in citation.also if outlet.strip())
         if also:
-            text += " · also: " + escape(truncate(also, _OUTLET_UNITS * 2))
+            text += " · also: " + escape(truncate(also, OUTLET_UNITS * 2))
     return text
-
-
-def _published(article: StoredArticle) -> dt.date | None:
-    try:
-        return article.published_date
-    except ValueError:  # a malformed stored date must not break the reply
-        return None
 
 
 def _quote_pieces(citation: Citation) -> list[tuple[str, bool]]:
@@ -290,7 +283,7 @@ def render_article(article: StoredArticle, limit: int = MESSAGE_LIMIT) -> list[s
 
 
 def _date_text(article: StoredArticle) -> str:
-    day = _published(article)
+    day = article.published_date
     return format_date(day) if day else ""
 
 
@@ -344,11 +337,11 @@ def render_latest(articles: Sequence[StoredArticle], topic: str | None) -> list[
         return [f"No articles{about} in the index yet."]
     lines = [f"<b>Latest{about}</b>"]
     for number, article in enumerate(articles, 1):
-        headline = escape(truncate(article.headline or "(untitled)", _HEADLINE_UNITS))
+        headline = escape(truncate(article.headline or "(untitled)", HEADLINE_UNITS))
         url = article.url
-        if url and utf16_len(escape_attr(url)) <= _URL_UNITS:
+        if url and utf16_len(escape_attr(url)) <= URL_UNITS:
             headline = f'<a href="{escape_attr(url)}">{headline}</a>'
-        meta = [escape(truncate(p, _OUTLET_UNITS)) for p in (article.source.strip(),) if p]
+        meta = [escape(truncate(p, OUTLET_UNITS)) for p in (article.source.strip(),) if p]
         if day := _date_text(article):
             meta.append(day)
         lines.append(f"{number}. " + " · ".join([headline, *meta]))
@@ -362,7 +355,7 @@ def render_sources(sources: Sequence[SourceStats]) -> list[str]:
     total = sum(s.articles for s in sources)
     lines = [f"<b>{total} articles from {len(sources)} sources</b>"]
     for stats in sources:
-        name = escape(truncate(stats.source.strip() or "(unknown)", _OUTLET_UNITS))
+        name = escape(truncate(stats.source.strip() or "(unknown)", OUTLET_UNITS))
         span = _span(stats.first, stats.last)
         noun = "article" if stats.articles == 1 else "articles"
         lines.append(f"• {name} — {stats.articles} {noun}" + (f", {span}" if span else ""))

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from index.settings import IndexSettings, _split_list, load_settings
+from index.settings import IndexSettings, load_settings, split_list
 
 
 class ConfigurationError(RuntimeError):
@@ -32,7 +32,9 @@ class Settings(IndexSettings):
     webhook_port: int = Field(8443, ge=1, le=65535)
     user_rate_limit: int = Field(5, ge=1, description="Questions per user per window.")
     user_rate_window: int = Field(30, ge=1, description="Seconds of the per-user window.")
-    citations_per_message: int = Field(3, ge=1, le=10)
+    citations_per_message: int = Field(
+        3, ge=1, le=10,
+        description="Citations per message or terminal page, and printed by `newsbot ask`.")
     alert_send_interval: float = Field(
         5.0, ge=1.0, description="Seconds between checks of the alert outbox.")
     alert_chat_rate: int = Field(
@@ -44,7 +46,7 @@ class Settings(IndexSettings):
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _admin_list(cls, value: Any) -> Any:
-        items = _split_list(value)
+        items = split_list(value)
         if isinstance(items, list):
             for item in items:
                 if isinstance(item, str) and not item.lstrip("-").isdigit():

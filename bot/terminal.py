@@ -11,17 +11,18 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.format import format_date
 from index.models import Answer, Citation
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
-def format_date(value: dt.date | None) -> str:
-    return f"{value.day} {value.strftime('%b %Y')}" if value else "undated"
+def day_text(value: dt.date | None) -> str:
+    return format_date(value) if value else "undated"
 
 
 def citation_line(c: Citation) -> str:
-    parts = [c.headline, c.article.source, format_date(c.article.published_date)]
+    parts = [c.headline, c.article.source, day_text(c.article.published_date)]
     line = " · ".join(p for p in parts if p)
     if c.also:
         line += " (also: " + ", ".join(c.also) + ")"

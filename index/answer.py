@@ -28,7 +28,7 @@ def compose(
     citation_floor: float,
     limit: int,
     confident: float,
-    same_story: float = 0.9,
+    same_story: float,
     found_relevance: float | None = None,
 ) -> Answer:
     """Cite the hits that are relevant enough; say plainly when none is.
@@ -58,7 +58,7 @@ def compose(
         note = f"I found nothing about “{_short(question)}” in the news I have."
         notes = (note,) + ((("Closest topics: " + "; ".join(topics)),) if topics else ())
         return Answer(question, (), notes, found=False)
-    terms = QuestionTerms.of(question, gen.store, gen.ntotal)
+    terms = QuestionTerms.of(question, gen.term_counts, gen.ntotal)
     citations = []
     for hit, also in same_story_groups(relevant, gen, same_story)[:limit]:
         quotes = _quotes(hit, gen, terms)

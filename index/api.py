@@ -266,11 +266,13 @@ class Index:
         return self._retriever.search(self._gen, query, k=k, asked_at=asked_at)
 
     def answer(
-        self, question: str, *, asked_at: dt.date | None = None, limit: int = 10
+        self, question: str, *, asked_at: dt.date | None = None, limit: int | None = None
     ) -> Answer:
-        """Up to ``limit`` citations with verbatim quotes; ``found`` False when nothing is
-        relevant enough (the bot shows the first few and pages through the rest)."""
+        """Up to ``limit`` (default ``max_citations``) citations with verbatim quotes;
+        ``found`` False when nothing is relevant enough (the bot shows the first few and
+        pages through the rest)."""
         started = time.perf_counter()
+        limit = limit or self.settings.max_citations
         if is_small_talk(question):  # "hello", "thanks", "what can you do?": no search
             return Answer(question, (), (ABOUT,), found=False,
                           seconds=time.perf_counter() - started)
@@ -309,8 +311,7 @@ class Index:
             return True
         top = next((h for h in hits if (h.dense_score or -1.0) >= self.settings.min_relevance),
                    None)
-        return top is not None and names_indexed_thing(question, top, gen.store,
-                                                        gen.ntotal)
+        return top is not None and names_indexed_thing(question, top, gen)
 
     def stats(self) -> IndexStats:
         gen = self._gen

@@ -1,12 +1,12 @@
 """Publication day of every chunk, in memory, for the date-window search of each question.
 
-Every chat question searches the chunks published in a window (the last 30 days, or the
-period it names). Asking SQLite for them joins articles to chunks and brings ~17k ids
-through Python at 1M chunks: 25–40 ms a question. Here the ids sit sorted by day in two
-numpy arrays (12 bytes a chunk), so a window is two binary searches and a slice.
+A question that names a period searches only the chunks published in it. Asking SQLite
+for them joins articles to chunks and brings every id through Python on each question;
+here the ids sit sorted by day in two numpy arrays, so a window is two binary searches and
+a slice (docs/performance.md has the figures).
 
-The arrays are filled on a background thread from a separate read-only connection (a
-second or two at 1M chunks), so opening the index and answering never wait for them; until
+The arrays are filled on a background thread from a separate read-only connection, so
+opening the index and answering never wait for them; until
 they are ready ``window`` returns None and the caller asks SQLite as before. Writes made
 meanwhile are queued and applied once the snapshot is in.
 """
@@ -20,6 +20,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +69,7 @@ class ChunkDays:
         # One string built inside SQLite and parsed by numpy: the GIL is held ~0.1 s at 1M
         # chunks, where fetching 1M row tuples would hold it ~2.5 s and stall questions.
         try:
-            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
-            try:
-                text = conn.execute(
-                    "SELECT group_concat(c.id || ' ' || coalesce(CAST(julianday(substr("
-                    f"a.published_at, 1, 10)) - 2440587.5 AS INTEGER), {int(UNDATED)}), ' ') "
-                    "FROM chunks AS c JOIN articles AS a ON a.id = c.article_id").fetchone()[0]
-            finally:
-                conn.close()
+            text = Store.chunk_days_text(db_path, int(UNDATED))
         except sqlite3.Error as exc:  # e.g. the generation was deleted meanwhile
             log.warning("chunk publication days not loaded (%s); dates use SQLite", exc)
             return

@@ -23,6 +23,7 @@ from index.api import Index
 from index.models import Answer, StoredArticle
 
 SHOWN = 3  # citations a chat reply shows at once: Hits@3 and the padding figure count these
+EVAL_CITATIONS = 10  # citations asked for per question: ranks past this count as not found
 
 # The evaluation data's definition of a question tied to the day it was asked
 # (../shared/data/README.md, "Asked later"): asked later, "this week" means another week, so
@@ -192,7 +193,7 @@ def evaluate(
     for q in questions:
         asked = q.asked_at + dt.timedelta(days=shift_days) if (dated and q.asked_at) else None
         started = time.perf_counter()
-        answer = index.answer(q.question, asked_at=asked, limit=10)
+        answer = index.answer(q.question, asked_at=asked, limit=EVAL_CITATIONS)
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         vec = index.embedder.encode_query(q.question)
@@ -240,7 +241,7 @@ def evaluate_offtopic(index: Index, questions: list[Question]) -> OffTopicResult
     answers that cite nothing."""
     result = OffTopicResult()
     for q in questions:
-        answer = index.answer(q.question, asked_at=q.asked_at, limit=10)
+        answer = index.answer(q.question, asked_at=q.asked_at, limit=EVAL_CITATIONS)
         result.questions += 1
         if answer.found and answer.citations:
             result.answered_ids.append(q.id)

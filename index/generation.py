@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chunkdays import ChunkDays
+from index.keywords import TermCounts
 from index.store import PendingArticle, Store
 from index.vectors import VectorIndex
 
@@ -43,6 +44,7 @@ class Generation:
         self.lock = threading.RLock()  # guards FAISS (not thread-safe for add + search)
         self.dirty = False
         self.days = ChunkDays()  # publication day per chunk, for date windows
+        self.term_counts = TermCounts(store)  # how many chunks hold a word (cached)
 
     @property
     def vectors(self) -> VectorIndex:

@@ -9,15 +9,14 @@ chunks is unaffected (every term fits), so answer quality on small corpora does 
 
 A term's document count is probed with a ``LIMIT``-ed match, so it costs at most
 ``POSTINGS_BUDGET`` postings (~0.3 ms) however common the word is — an ``fts5vocab`` count
-walks all of a word's postings (20–35 ms for "karachi" at 1M chunks). Counts are cached per
-store for ``CACHE_SECONDS``: they only steer cost, so a slightly stale one is harmless.
+walks all of a word's postings. Counts are cached per store for ``CACHE_SECONDS``: they
+only steer cost and weights, so a slightly stale one is harmless.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 
 from index.store import Store
 
@@ -26,13 +25,14 @@ CACHE_SECONDS = 600.0
 CACHE_TERMS = 50_000
 
 
-def plan_terms(store: Store, terms: list[str], budget: int = POSTINGS_BUDGET) -> list[str]:
+def plan_terms(counts: TermCounts, terms: list[str], budget: int = POSTINGS_BUDGET
+               ) -> list[str]:
     """``terms`` (in their order) whose summed postings stay within ``budget``, rarest first;
     a word more common than the whole budget is never scored."""
     if not terms:
         return terms
     try:
-        df = document_frequencies(store, terms, cap=budget + 1)
+        df = counts.get(terms, cap=budget + 1)
     except Exception:  # a count that fails must not fail the question: keep every term
         return terms
     if sum(df.values()) <= budget:
@@ -47,22 +47,26 @@ def plan_terms(store: Store, terms: list[str], budget: int = POSTINGS_BUDGET) ->
     return [t for t in terms if t in keep]
 
 
-def document_frequencies(store: Store, terms: list[str], cap: int) -> dict[str, int]:
-    """Chunks matching each term as an FTS5 phrase, counted up to ``cap``."""
-    cache = _cache_for(store, cap)
-    out = cache.get(set(terms))
-    unknown = [t for t in dict.fromkeys(terms) if t not in out]
-    if unknown:
-        fresh = {}
-        with store.lock:
-            for term in unknown:
-                phrase = '"' + term.replace('"', "") + '"'
-                fresh[term] = int(store.conn.execute(
-                    "SELECT count(*) FROM (SELECT rowid FROM chunks_fts "
-                    "WHERE chunks_fts MATCH ? LIMIT ?)", (phrase, cap)).fetchone()[0])
-        cache.put(fresh)
-        out.update(fresh)
-    return {t: out[t] for t in terms}
+class TermCounts:
+    """Chunks of one store holding each term (as an FTS5 phrase), counted up to a cap and
+    kept for ``CACHE_SECONDS`` — one cache per cap, since a count capped lower says
+    nothing about a higher cap. A generation owns one for its store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._by_cap: dict[int, _Counts] = {}
+
+    def get(self, terms: list[str], cap: int = POSTINGS_BUDGET + 1) -> dict[str, int]:
+        with self._lock:
+            cache = self._by_cap.setdefault(cap, _Counts())
+        out = cache.get(set(terms))
+        unknown = [t for t in dict.fromkeys(terms) if t not in out]
+        if unknown:
+            fresh = self._store.term_counts(unknown, cap)
+            cache.put(fresh)
+            out.update(fresh)
+        return {t: out[t] for t in terms}
 
 
 class _Counts:
@@ -89,17 +93,3 @@ class _Counts:
                 self._items.clear()
             for term, n in counts.items():
                 self._items[term] = (n, now)
-
-
-_CACHES: weakref.WeakKeyDictionary[Store, dict[int, _Counts]] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache_for(store: Store, cap: int) -> _Counts:
-    """One cache per store and cap (a count capped lower says nothing about a higher cap)."""
-    with _CACHES_LOCK:
-        by_cap = _CACHES.setdefault(store, {})
-        cache = by_cap.get(cap)
-        if cache is None:
-            cache = by_cap[cap] = _Counts()
-        return cache

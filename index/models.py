@@ -146,9 +146,14 @@ class StoredArticle:
 
     @property
     def published_date(self) -> dt.date | None:
+        """The publication day; None when undated or when the stored date is malformed
+        (a reply or an alert must not break on it)."""
         if not self.published_at:
             return None
-        return dt.date.fromisoformat(self.published_at[:10])
+        try:
+            return dt.date.fromisoformat(self.published_at[:10])
+        except ValueError:
+            return None
 
 
 @dataclass(slots=True, frozen=True)

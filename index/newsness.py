@@ -24,14 +24,16 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.embed import Embedder
-from index.keywords import POSTINGS_BUDGET, document_frequencies
 from index.models import Hit
-from index.store import Store
 from index.text import content_terms, words
+
+if TYPE_CHECKING:
+    from index.generation import Generation
 
 log = logging.getLogger(__name__)
 RARE_SHARE = 0.001  # a word in at most this share of chunks (and at least 3) names something
@@ -126,19 +128,20 @@ def _write(path: Path, model: NewsnessModel) -> None:
         log.warning("could not keep the newsness model in %s: %s", path, exc)
 
 
-def names_indexed_thing(question: str, hit: Hit, store: Store, chunks: int) -> bool:
+def names_indexed_thing(question: str, hit: Hit, gen: Generation) -> bool:
     """True when one of the question's words is rare in the index (in at most
-    ``RARE_SHARE`` of its ``chunks``, at least 3) and the passages of ``hit`` hold it."""
+    ``RARE_SHARE`` of its chunks, at least 3) and the passages of ``hit`` hold it."""
     terms = content_terms(question)
     if not terms:
         return False
+    chunks = gen.ntotal
     try:
-        df = document_frequencies(store, terms, cap=POSTINGS_BUDGET + 1)
+        df = gen.term_counts.get(terms)
     except Exception:  # counts only add evidence: without them, none
         return False
     limit = max(3, int(chunks * RARE_SHARE))
     rare = {t for t in terms if 0 < df.get(t, 0) <= limit}
     if not rare:
         return False
-    rows = store.chunks(list(hit.chunk_ids))
+    rows = gen.store.chunks(list(hit.chunk_ids))
     return any(rare & set(words(row.text)) for row in rows.values())

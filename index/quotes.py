@@ -19,8 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from index.keywords import POSTINGS_BUDGET, document_frequencies
-from index.store import Store
+from index.keywords import TermCounts
 from index.text import content_terms, stem, words
 
 COVERAGE_WEIGHT = 2.0  # the weighted share of the question a sentence holds, 0..1
@@ -72,10 +71,10 @@ class QuestionTerms:
     wants_size: bool
 
     @classmethod
-    def of(cls, question: str, store: Store, chunks: int) -> QuestionTerms:
+    def of(cls, question: str, counts: TermCounts, chunks: int) -> QuestionTerms:
         terms = content_terms(question)
         try:
-            df = document_frequencies(store, terms, cap=POSTINGS_BUDGET + 1) if terms else {}
+            df = counts.get(terms) if terms else {}
         except Exception:  # counts only weigh words: without them every word weighs 1
             df = {}
         idf: dict[str, float] = {}

@@ -24,7 +24,7 @@ class SettingsError(ValueError):
     """A setting is unknown or malformed; the message names the environment variable."""
 
 
-def _split_list(value: Any) -> Any:
+def split_list(value: Any) -> Any:
     """Accept ``a,b`` (and ``a b``) as well as a JSON list for list-valued settings."""
     if isinstance(value, str):
         text = value.strip()
@@ -130,7 +130,9 @@ class IndexSettings(BaseSettings):
         0.50, ge=-1.0, le=1.0,
         description="Cosine a story must reach to answer such a question.")
     same_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
-    max_citations: int = Field(3, ge=1, le=20)
+    max_citations: int = Field(
+        10, ge=1, le=20,
+        description="Most citations one answer holds (chats page through them).")
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -147,12 +149,12 @@ class IndexSettings(BaseSettings):
     @field_validator("feeds", "sources", "fetch_allow", mode="before")
     @classmethod
     def _feeds_list(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("embed_prefix", mode="before")
     @classmethod
     def _prefix_list(cls, value: Any) -> Any:
-        items = _split_list(value)
+        items = split_list(value)
         if isinstance(items, list):
             bad = [i for i in items if i not in ("title", "date", "source")]
             if bad:

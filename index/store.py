@@ -176,25 +176,14 @@ class Store:
                 last = rows[-1][0]
                 yield _unpack(rows)
         else:
-            for i in range(0, len(ids), batch):
-                part = [int(x) for x in ids[i : i + batch]]
-                marks = ",".join("?" * len(part))
-                with self.lock:
-                    rows = self.conn.execute(
-                        f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part
-                    ).fetchall()
+            for part in _parts(ids, batch):
+                rows = self._rows_in("SELECT id, vector FROM chunks WHERE id IN ({marks})", part)
                 if rows:
                     yield _unpack(rows)
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        with self.lock:
-            rows = self.conn.execute(
-                f"SELECT id, article_id, start, end, text FROM chunks WHERE id IN ({marks})",
-                [int(i) for i in ids],
-            ).fetchall()
+        rows = self._rows_in(
+            "SELECT id, article_id, start, end, text FROM chunks WHERE id IN ({marks})", ids)
         return {r[0]: ChunkRow(*r) for r in rows}
 
     def article_chunks(self, article_id: int) -> list[ChunkRow]:
@@ -205,14 +194,8 @@ class Store:
         return [ChunkRow(*r) for r in rows]
 
     def articles(self, ids: Sequence[int]) -> dict[int, StoredArticle]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        with self.lock:
-            rows = self.conn.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})",
-                [int(i) for i in ids],
-            ).fetchall()
+        rows = self._rows_in(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{marks}})", ids)
         return {r[0]: StoredArticle(*r) for r in rows}
 
     def articles_by_ext_id(self, ext_ids: Sequence[str]) -> dict[str, StoredArticle]:
@@ -232,6 +215,34 @@ class Store:
                 (match, limit),
             ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
+
+    @staticmethod
+    def chunk_days_text(path: Path, undated: int) -> str:
+        """Every chunk's id and its article's publication day (days since 1970, ``undated``
+        when none) as one space-separated string built inside SQLite: parsing it with numpy
+        holds the GIL far shorter than fetching a row tuple per chunk. Read on its own
+        read-only connection, so a background thread can run it beside the questions."""
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            return conn.execute(
+                "SELECT group_concat(c.id || ' ' || coalesce(CAST(julianday(substr("
+                "a.published_at, 1, 10)) - 2440587.5 AS INTEGER), ?), ' ') "
+                "FROM chunks AS c JOIN articles AS a ON a.id = c.article_id",
+                (undated,)).fetchone()[0] or ""
+        finally:
+            conn.close()
+
+    def term_counts(self, terms: list[str], cap: int) -> dict[str, int]:
+        """Chunks matching each term as an FTS5 phrase, counted up to ``cap`` (a ``LIMIT``-ed
+        match costs at most ``cap`` postings however common the word is)."""
+        out = {}
+        with self.lock:
+            for term in terms:
+                phrase = '"' + term.replace('"', "") + '"'
+                out[term] = int(self.conn.execute(
+                    "SELECT count(*) FROM (SELECT rowid FROM chunks_fts "
+                    "WHERE chunks_fts MATCH ? LIMIT ?)", (phrase, cap)).fetchone()[0])
+        return out
 
     def counts(self) -> tuple[int, int, int]:
         """(articles, chunks, sources)."""
@@ -253,17 +264,20 @@ class Store:
         return [SourceStats(*r) for r in rows]
 
     def latest(self, limit: int, ids: Sequence[int] | None = None) -> list[StoredArticle]:
-        where, params = "", []
+        """The newest ``limit`` articles (undated last), of all or only of ``ids``."""
         if ids is not None:
-            if not ids:
-                return []
-            where = f"WHERE id IN ({','.join('?' * len(ids))})"
-            params = [int(i) for i in ids]
+            rows = self._rows_in(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{marks}})", ids)
+            articles = [StoredArticle(*r) for r in rows]
+            articles.sort(key=lambda a: a.rowid, reverse=True)
+            articles.sort(key=lambda a: a.published_at or "", reverse=True)
+            articles.sort(key=lambda a: a.published_at is None)
+            return articles[:limit]
         with self.lock:
             rows = self.conn.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles {where} "
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles "
                 "ORDER BY published_at IS NULL, published_at DESC, id DESC LIMIT ?",
-                [*params, limit]).fetchall()
+                (limit,)).fetchall()
         return [StoredArticle(*r) for r in rows]
 
     def chunk_articles(self, chunk_ids: Sequence[int]) -> dict[int, int]:
@@ -286,11 +300,8 @@ class Store:
         out: dict[int, list[int]] = {int(a): [] for a in article_ids}
         if not out:
             return out
-        marks = ",".join("?" * len(out))
-        with self.lock:
-            rows = self.conn.execute(
-                f"SELECT article_id, id FROM chunks WHERE article_id IN ({marks})",
-                list(out)).fetchall()
+        rows = self._rows_in(
+            "SELECT article_id, id FROM chunks WHERE article_id IN ({marks})", list(out))
         for article_id, chunk_id in rows:
             out[article_id].append(chunk_id)
         return out

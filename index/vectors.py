@@ -7,17 +7,16 @@ SQLite", never as data loss.
 Two layouts, chosen by size (``layout_for``). Codes are float16 wherever they fit: since
 SQLite's copy is float16, FAISS holding float16 loses nothing, halves memory and scans faster.
 
-- ``flat``: ``IndexIDMap2(IndexScalarQuantizer fp16)``, exact inner-product search. A scan
-  costs ~0.8 ms per 10k vectors on one core, so it is used up to ``FLAT_MAX`` vectors.
+- ``flat``: ``IndexIDMap2(IndexScalarQuantizer fp16)``, exact inner-product search, used
+  up to ``FLAT_MAX`` vectors (beyond, a scan costs more than a question can spend).
 - ``ivf``: ``IndexIVFScalarQuantizer`` (ids stored natively, hashtable direct map) with
-  about 2·√N lists and ``nprobe`` 64: recall@10 ≥ 0.98 against exact search at 100k–1M on
-  MiniLM and mpnet vectors (measured by ``newsbot bench``), a few ms per query at 1M. Its
+  about 2·√N lists and ``nprobe`` 64 (recall against exact search: ``newsbot bench``). Its
   codes are float16 while they fit ``FP16_CODE_BUDGET`` and 8-bit beyond (``ivf_codes``);
   8-bit candidates are re-scored exactly from SQLite's float16 copies (``exact``).
 
 Both remove ids natively and reconstruct by chunk id, so deletions and updates need no
-tombstones. HNSW was measured and rejected: at 1M it took 4.5 min to build on two cores and
-reached only 0.54–0.79 recall@10 on clustered news-like vectors, and it cannot remove ids.
+tombstones. HNSW was rejected (docs/performance.md): slow to build, low recall on clustered
+news vectors, and it cannot remove ids.
 Legacy ``IndexIDMap2(IndexFlatIP)`` files (float32) still load and count as ``flat``.
 """
 
@@ -38,12 +37,12 @@ log = logging.getLogger(__name__)
 # Single queries are faster on one thread; builds (training, bulk adds) use every core.
 faiss.omp_set_num_threads(1)
 
-FLAT_MAX = 50_000  # above this an exact scan costs more than ~4 ms: switch to IVF
+FLAT_MAX = 50_000  # above this an exact scan costs more than a question should: switch to IVF
 FLAT_BACK = FLAT_MAX // 2  # an IVF index shrunk below this goes back to exact search
 IVF_NPROBE = 64
 TRAIN_POINTS_PER_LIST = 40  # k-means sample size per list (faiss warns below 39)
 TRAIN_ITERATIONS = 12
-RESTRICT_BOOST_MAX = 4.0  # a 30-day window at 1M: recall@50 0.986 against exact (8×: 0.991)
+RESTRICT_BOOST_MAX = 4.0  # most a restricted search widens its probes (docs/performance.md)
 SUBSET_EXACT_MAX = 256  # a window this small is scored exactly from reconstructed rows
 # float16 codes of an IVF index may take this much memory; beyond, it stores 8-bit codes.
 FP16_CODE_BUDGET = 1 << 30
@@ -68,19 +67,14 @@ def ivf_codes(count: int, dim: int) -> str:
     """How an IVF index of ``count`` vectors of ``dim`` stores them: ``fp16`` while its
     float16 codes (``count·dim·2`` bytes) fit ``FP16_CODE_BUDGET`` (1 GiB), else ``sq8``.
 
-    The rule keeps a 1M-chunk index within the 2.5 GB memory target with the model loaded:
-    1M MiniLM vectors (384-d) are 0.77 GB as float16 and stay lossless; 1M mpnet vectors
-    (768-d) would be 1.5 GB next to a ~0.8 GB model (2.4 GB peak RSS measured), so they
-    take 8-bit codes (0.77 GB; 1.7 GB peak). mpnet switches from 699k vectors, MiniLM 1.4M.
-    Only the approximate IVF index is ever quantized below float16: exact search (``flat``,
-    at most ``FLAT_MAX`` vectors) stays float16.
+    The rule keeps a 1M-chunk index within the 2.5 GB memory target with the model loaded
+    (docs/performance.md). Only the approximate IVF index is ever quantized below float16:
+    exact search (``flat``, at most ``FLAT_MAX`` vectors) stays float16.
 
     8-bit codes are faiss ``QT_8bit`` (a min/max range per dimension, trained on the IVF
-    sample). Their score error (up to ~0.003 on mpnet vectors) exceeds the gap between
-    neighbours 10 and 11 (median 0.0004 at 1M), so alone they lose recall: 0.968@10 at 1M
-    (``QT_8bit_uniform``: 0.948) against 0.998 for float16. Hence ``search`` fetches
-    ``RERANK_FACTOR``·k candidates and re-scores them with the float16 vectors SQLite keeps
-    (``exact``): 2·k already gave back 0.998, the same as float16 codes.
+    sample). Their score error is larger than the gap between near neighbours, so alone
+    they lose recall; ``search`` therefore fetches ``RERANK_FACTOR``·k candidates and
+    re-scores them with the float16 vectors SQLite keeps (``exact``).
     """
     return "fp16" if count * dim * 2 <= FP16_CODE_BUDGET else "sq8"
 

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from bot.format import (
+    HEADLINE_UNITS,
     MESSAGE_LIMIT,
+    OUTLET_UNITS,
+    URL_UNITS,
     escape,
     escape_attr,
     format_date,
@@ -23,9 +26,6 @@ from bot.format import (
 from index.alerts import Alert, FeedStatus
 
 _TOPIC_UNITS = 200
-_HEADLINE_UNITS = 300
-_OUTLET_UNITS = 100
-_URL_UNITS = 1000
 _DIGEST_QUOTE_UNITS = 300
 BELL = "🔔"
 
@@ -74,15 +74,15 @@ def _digest_entry(number: int, alert: Alert, *, show_topic: bool) -> str:
 
 
 def _headline(alert: Alert) -> str:
-    headline = escape(truncate(alert.headline.strip() or "(untitled)", _HEADLINE_UNITS))
+    headline = escape(truncate(alert.headline.strip() or "(untitled)", HEADLINE_UNITS))
     url = alert.url
-    if url and utf16_len(escape_attr(url)) <= _URL_UNITS:
+    if url and utf16_len(escape_attr(url)) <= URL_UNITS:
         return f'<a href="{escape_attr(url)}">{headline}</a>'
     return headline
 
 
 def _meta(alert: Alert) -> str:
-    parts = [escape(truncate(alert.source.strip() or "unknown outlet", _OUTLET_UNITS))]
+    parts = [escape(truncate(alert.source.strip() or "unknown outlet", OUTLET_UNITS))]
     day = _day(alert.published)
     if day is not None:
         parts.append(format_date(day))

@@ -57,14 +57,22 @@ async def _refuse(update: Update, command: str) -> None:
         )
 
 
+async def _admin_message(update: Update, state: BotState, command: str) -> Message | None:
+    """The command's message when an admin sent it; None after refusing anyone else."""
+    message = update.effective_message
+    if message is None:
+        return None
+    if not _is_admin(update, state):
+        await _refuse(update, command)
+        return None
+    return message
+
+
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start a rebuild in a worker thread; the status message is edited as it runs."""
     state = get_state(context)
-    message = update.effective_message
+    message = await _admin_message(update, state, "reindex")
     if message is None:
-        return
-    if not _is_admin(update, state):
-        await _refuse(update, "reindex")
         return
     if state.rebuild is not None:
         await message.reply_text(f"A rebuild is already running, {state.rebuild.percent} %.")
@@ -147,9 +155,7 @@ def progress_text(job: RebuildJob) -> str:
     progress: RebuildProgress | None = job.progress
     if progress is None:
         return "Rebuilding the index… starting"
-    eta = progress.eta_seconds
-    if eta is None and progress.fraction > 0.05:
-        eta = progress.elapsed_seconds * (1 - progress.fraction) / progress.fraction
+    eta = progress.eta_seconds  # estimated by the rebuild itself (index.api)
     line = f"Rebuilding the index… {job.percent} % ({progress.phase})"
     detail = f"{progress.articles} articles · {progress.chunks} chunks"
     if eta is not None:
@@ -191,11 +197,8 @@ def _duration(seconds: float) -> str:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = get_state(context)
-    message = update.effective_message
+    message = await _admin_message(update, state, "stats")
     if message is None:
-        return
-    if not _is_admin(update, state):
-        await _refuse(update, "stats")
         return
     index_stats = await asyncio.to_thread(state.index.stats)
     await message.reply_text(stats_text(index_stats, state))

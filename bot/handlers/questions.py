@@ -23,7 +23,6 @@ from bot.state import get_state
 
 logger = logging.getLogger(__name__)
 
-CITATIONS_PER_ANSWER = 10  # fetched once; the bot pages through them with "More results"
 USAGE = "Ask me about the news, e.g. /ask Who met the finance minister in March 2017?"
 
 
@@ -98,7 +97,7 @@ async def answer_question(
     async with typing(message):
         started = time.perf_counter()
         answer = await asyncio.to_thread(
-            state.index.answer, question, asked_at=asked_at, limit=CITATIONS_PER_ANSWER
+            state.index.answer, question, asked_at=asked_at
         )
         state.metrics.record_answer(time.perf_counter() - started)
     token = state.answers.put(answer) if answer.found and answer.citations else None

@@ -125,7 +125,7 @@ class AlertMatcher:
         cutoff = self._cutoff()
         subscriptions = self._subscriptions.active()
         for article in articles:
-            published = _published(article)
+            published = article.published_date
             if published is None or published < cutoff or not subscriptions:
                 continue  # cannot alert: no marker needed, the cursor moves past it
             digest = body_hash(article.body)
@@ -234,10 +234,3 @@ class AlertMatcher:
         with self._db.transaction() as cur:
             StoryBook.prune(cur, cutoff - dt.timedelta(days=self._rules.story.days))
             ProcessedArticles.forget_before(cur, horizon)
-
-
-def _published(article: StoredArticle) -> dt.date | None:
-    try:
-        return article.published_date
-    except ValueError:  # a malformed stored date: treat as undated
-        return None

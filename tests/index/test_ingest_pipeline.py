@@ -13,7 +13,7 @@ import pytest
 
 from index import Index
 from index import ingest as ingest_mod
-from index.keywords import document_frequencies, plan_terms
+from index.keywords import TermCounts, plan_terms
 from index.models import LoadProblem
 
 
@@ -126,15 +126,15 @@ def test_keyword_planning_drops_the_commonest_words(index: Index, tmp_path: Path
                for n in range(12)]
     records.append(_record(50, "A Gwadar delegation discussed fisheries."))
     index.ingest([str(_jsonl(tmp_path / "kw.jsonl", records))])
-    store = index.generation.store
-    df = document_frequencies(store, ["delegation", "karachi", "gwadar", "zzzunknown"], cap=100)
+    counts = TermCounts(index.generation.store)
+    df = counts.get(["delegation", "karachi", "gwadar", "zzzunknown"], cap=100)
     # Stemmed by the FTS tokenizer itself: "delegation" also counts "Delegations".
     assert df == {"delegation": 13, "karachi": 12, "gwadar": 1, "zzzunknown": 0}
     terms = ["karachi", "gwadar", "delegation"]
-    assert plan_terms(store, terms) == terms  # a small index: every word is kept
-    assert plan_terms(store, terms, budget=14) == ["karachi", "gwadar"]
-    assert plan_terms(store, terms, budget=1) == ["gwadar"]
-    assert plan_terms(store, ["karachi", "delegation"], budget=5) == []  # all too common
-    assert document_frequencies(store, ["karachi"], cap=5) == {"karachi": 5}  # counted to cap
+    assert plan_terms(counts, terms) == terms  # a small index: every word is kept
+    assert plan_terms(counts, terms, budget=14) == ["karachi", "gwadar"]
+    assert plan_terms(counts, terms, budget=1) == ["gwadar"]
+    assert plan_terms(counts, ["karachi", "delegation"], budget=5) == []  # all too common
+    assert counts.get(["karachi"], cap=5) == {"karachi": 5}  # counted to cap
     hits = index.search("Gwadar delegation")
     assert hits[0].article.body.startswith("A Gwadar delegation")

@@ -54,10 +54,9 @@ def test_a_rare_word_counts_only_when_the_story_holds_it(index: Index, corpus_di
     gen = index.generation
     [port] = [h for h in index.search("Gwadar container ship", k=5)
               if "Gwadar" in h.article.title]
-    chunks = gen.vectors.ntotal
-    assert names_indexed_thing("what about the container ship?", port, gen.store, chunks)
-    assert not names_indexed_thing("what about the cotton crop?", port, gen.store, chunks)
-    assert not names_indexed_thing("what about zebras?", port, gen.store, chunks)
+    assert names_indexed_thing("what about the container ship?", port, gen)
+    assert not names_indexed_thing("what about the cotton crop?", port, gen)
+    assert not names_indexed_thing("what about zebras?", port, gen)
 
 
 def test_further_citations_must_be_relevant_on_their_own(index: Index, corpus_dir) -> None:
@@ -72,7 +71,8 @@ def test_further_citations_must_be_relevant_on_their_own(index: Index, corpus_di
     assert len(hits) == 3
     hits = [replace(h, dense_score=d) for h, d in zip(hits, (0.6, 0.30, 0.5), strict=True)]
     answer = compose("Which port handled its first container ship?", hits, index.generation,
-                     min_relevance=0.33, citation_floor=0.25, limit=10, confident=0.40)
+                     min_relevance=0.33, citation_floor=0.25, limit=10, confident=0.40,
+                     same_story=0.9)
     assert [c.article.rowid for c in answer.citations] == [hits[0].article.rowid,
                                                            hits[2].article.rowid]
 
@@ -94,5 +94,6 @@ def test_an_uncertain_first_story_keeps_its_alternatives(index: Index, corpus_di
     hits = index.search("Which port handled its first container ship?", k=3)
     hits = [replace(h, dense_score=d) for h, d in zip(hits, (0.35, 0.30, 0.20), strict=True)]
     answer = compose("Which port handled its first container ship?", hits, index.generation,
-                     min_relevance=0.33, citation_floor=0.25, limit=10, confident=0.40)
+                     min_relevance=0.33, citation_floor=0.25, limit=10, confident=0.40,
+                     same_story=0.9)
     assert [c.article.rowid for c in answer.citations] == [h.article.rowid for h in hits[:2]]

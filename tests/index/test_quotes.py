@@ -21,12 +21,12 @@ BUDGET = [
 
 
 def test_the_answering_sentence_beats_the_lead(index: Index) -> None:
-    store = index.generation.store
+    counts = index.generation.term_counts
     for question, expected in [
         ("How much was allocated for defence in the federal budget?", 4),
         ("What will the budget deficit be?", 5),
     ]:
-        q = QuestionTerms.of(question, store, 1000)
+        q = QuestionTerms.of(question, counts, 1000)
         scores = rank_sentences(q, BUDGET)
         assert max(range(len(BUDGET)), key=scores.__getitem__) == expected, (question, scores)
 
