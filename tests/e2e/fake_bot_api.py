@@ -147,6 +147,10 @@ class Chat:
         return data
 
 
+# The placeholder user Telegram puts in ``from`` of an anonymous group admin's message.
+ANONYMOUS = User(1087968824, "Group", "GroupAnonymousBot", is_bot=True)
+
+
 @dataclass
 class SentMessage:
     """A message the bot sent, as it stands now (``edits`` keeps earlier versions)."""
@@ -310,6 +314,15 @@ class FakeBotApi:
         """A user's text message; returns the message object the bot will receive."""
         with self._cond:
             message = self._new_message(chat, user, text, reply_to=reply_to, thread_id=thread_id)
+            self._push({"message": message})
+            return copy.deepcopy(message)
+
+    def send_as_group(self, chat: Chat, text: str) -> JSON:
+        """A message by an anonymous group admin: Telegram sends it on behalf of the group
+        (``sender_chat`` is the group; ``from`` is the placeholder GroupAnonymousBot)."""
+        with self._cond:
+            message = self._new_message(chat, ANONYMOUS, text, reply_to=None, thread_id=None)
+            message["sender_chat"] = chat.as_dict()
             self._push({"message": message})
             return copy.deepcopy(message)
 
