@@ -217,6 +217,8 @@ class FakeBotApi:
         self._members: dict[tuple[int, int], str] = {}
         self._blocked: set[int] = set()
         self._webhook: JSON | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message)
+        self._privacy = True  # @BotFather /setprivacy: Enable (Telegram's default)
         self._allowed_updates: set[str] | None = None
         self._poll_generation = 0
         self._waiting_polls = 0
@@ -295,6 +297,17 @@ class FakeBotApi:
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         with self._cond:
             self._members[(chat_id, user_id)] = status
+
+    def set_privacy(self, enabled: bool) -> None:
+        """What @BotFather's /setprivacy did: off means getMe reports that the bot can
+        read all group messages."""
+        with self._cond:
+            self._privacy = enabled
+
+    def webhook_failed(self, message: str, at: float | None = None) -> None:
+        """Telegram could not deliver to the webhook: getWebhookInfo reports the error."""
+        with self._cond:
+            self._webhook_error = (int(at if at is not None else time.time()), message)
 
     def block(self, chat_id: int) -> None:
         """The user blocked the bot / the bot was removed: sends there get 403."""
@@ -674,7 +687,7 @@ class FakeBotApi:
         return {
             **self.bot.as_dict(),
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self._privacy,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
@@ -745,11 +758,14 @@ class FakeBotApi:
 
     def _api_getwebhookinfo(self, params: JSON) -> JSON:
         with self._cond:
-            return {
+            info: JSON = {
                 "url": (self._webhook or {}).get("url", ""),
                 "has_custom_certificate": False,
                 "pending_update_count": len(self._updates),
             }
+            if self._webhook is not None and self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+            return info
 
     def _api_setmycommands(self, params: JSON) -> bool:
         commands = params.get("commands")
