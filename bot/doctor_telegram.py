@@ -39,7 +39,7 @@ async def _ask_telegram(settings: Settings) -> list[Finding]:
         return [Finding("token", "fail", f"cannot reach {settings.telegram_api_url}: {exc}",
                         "check the network, a proxy, or NEWSBOT_TELEGRAM_API_URL")]
     try:
-        me = await bot.get_me()
+        me = bot.bot  # what initialize's getMe returned
         findings = [Finding("token", "ok", f"accepted: @{me.username} (id {me.id})"),
                     _privacy(me), _webhook(settings, await bot.get_webhook_info())]
         findings += [await _admin(bot, admin_id) for admin_id in settings.admin_ids]

@@ -85,8 +85,7 @@ def test_healthy_setup_passes_every_check(configured: FakeBotApi, data_dir: Path
     assert rows["model"].startswith("ok: minilm at ")
     assert rows["index model"] == "ok: the index was embedded with 'minilm'"
     assert re.fullmatch(r"ok: 5 articles, \d+ chunks; FAISS, SQLite and FTS agree", rows["index"])
-    assert [c.method for c in configured.calls()] == ["getMe", "getMe", "getWebhookInfo",
-                                                       "getChat"]
+    assert [c.method for c in configured.calls()] == ["getMe", "getWebhookInfo", "getChat"]
 
 
 def test_each_problem_is_named_with_its_fix(configured: FakeBotApi, data_dir: Path,
