@@ -8,7 +8,7 @@ of its ``k`` nearest neighbours: a hub has to beat the others by more than its c
 the dev set (mpnet, k = 10, λ = 0.5, end to end) it lifted Hits@1 0.705 → 0.728 and Hits@3
 0.871 → 0.891 without dates, and as of the question's date Hits@1 0.934 → 0.944 (search
 alone, same code otherwise); MiniLM gains as much
-(README "Answer quality"). Thresholds ("found", citation floor) stay on the raw cosine.
+(docs/quality.md). Thresholds ("found", citation floor) stay on the raw cosine.
 
 Each chunk keeps its nearest neighbours in *other stories* (up to ``STORED`` of them: chunk
 ids and float16 cosines, best first) in the ``neighbours`` table. Chunks of the same

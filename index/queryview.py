@@ -8,7 +8,7 @@ passage that answers. Embedding the question a second time without those words
 ("tennis champion won his 21st grand slam title at the Australian Open") and averaging the
 two vectors keeps the topic and halves the question-ness.
 
-Measured on the dev set with all-mpnet-base-v2 (README "Answer quality"): the average of the
+Measured on the dev set with all-mpnet-base-v2 (docs/quality.md): the average of the
 two views beats either view alone; the statement view alone loses Hits@1, where the
 question's full wording still helps. Taking the question words out of the mean pooling of a
 single forward pass (no second embedding) gained nothing: the words shape every other
