@@ -145,7 +145,7 @@ def disk_finding(data_dir: Path) -> Finding:
         if live is not None and live.is_dir() else 0
     need = size + MIN_FREE_BYTES
     free = shutil.disk_usage(_existing(data_dir)).free
-    text = f"{free / 1e9:.1f} GB free; the index uses {size / 1e6:.0f} MB"
+    text = f"{free / 1e9:.1f} GB free; the index uses {size / 1e6:.1f} MB"
     if free < need:
         return Finding("free disk", "fail", text, f"free at least {need / 1e9:.1f} GB: a "
                        "reindex writes a second copy of the index before it deletes the first")
