@@ -141,8 +141,7 @@ def disk_finding(data_dir: Path) -> Finding:
     from index.generation import current_dir
 
     live = current_dir(data_dir) if data_dir.is_dir() else None
-    size = sum(p.stat().st_size for p in live.iterdir() if p.is_file()) \
-        if live is not None and live.is_dir() else 0
+    size = _size(live) if live is not None else 0
     need = size + MIN_FREE_BYTES
     free = shutil.disk_usage(_existing(data_dir)).free
     text = f"{free / 1e9:.1f} GB free; the index uses {size / 1e6:.1f} MB"
@@ -150,6 +149,17 @@ def disk_finding(data_dir: Path) -> Finding:
         return Finding("free disk", "fail", text, f"free at least {need / 1e9:.1f} GB: a "
                        "reindex writes a second copy of the index before it deletes the first")
     return Finding("free disk", "ok", text)
+
+
+def _size(directory: Path) -> int:
+    """Bytes of the files in ``directory``; a file renamed away meanwhile counts 0."""
+    total = 0
+    for path in directory.glob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def _existing(path: Path) -> Path:
