@@ -53,6 +53,7 @@ PUBLIC_COMMANDS = [
     BotCommand("subscribe", "Alerts on a topic in this chat"),
     BotCommand("unsubscribe", "Stop alerts on a topic"),
     BotCommand("subscriptions", "This chat's alert topics"),
+    BotCommand("whoami", "Your numeric user id and this chat's id"),
     BotCommand("help", "How to use this bot"),
 ]
 ADMIN_COMMANDS = [
@@ -141,12 +142,13 @@ def _add_handlers(application: BotApplication) -> None:
         ("stats", admin.stats),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
-    # Subscriptions also work in channels, where commands arrive as channel posts.
+    # Subscriptions (and /whoami) also work in channels, where commands arrive as posts.
     new_or_post = new | filters.UpdateType.CHANNEL_POST
     for name, callback in (
         ("subscribe", subscriptions.subscribe),
         ("unsubscribe", subscriptions.unsubscribe),
         ("subscriptions", subscriptions.list_subscriptions),
+        ("whoami", info.whoami),  # a channel's id is what /subscribe <id> takes
     ):
         application.add_handler(CommandHandler(name, callback, filters=new_or_post))
     application.add_handler(

@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("stats", cmd_stats, "articles, chunks, outlets and size of the index")
     p.add_argument("--json", action="store_true")
     add("check", cmd_check, "verify that FAISS, SQLite and FTS agree")
+    from bot import cli_backup, doctor
+
+    doctor.register(add)
+    cli_backup.register(add)
     _add_optional_commands(add)
     return parser
 

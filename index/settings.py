@@ -78,7 +78,7 @@ class IndexSettings(BaseSettings):
     feed_interval: int = Field(900, ge=30, description="Seconds between feed polls.")
     feed_max_backoff: int = Field(
         21600, ge=30, description="Longest wait, in seconds, before retrying a failing feed.")
-    # Alerts (README "Alerts": how the threshold was calibrated).
+    # Alerts (docs/alerts.md: how the thresholds were calibrated).
     alert_threshold: float | None = Field(
         None, ge=-1.0, le=1.0,
         description="Topic-to-chunk cosine an article must reach (empty: the model's).")
@@ -87,7 +87,7 @@ class IndexSettings(BaseSettings):
     alert_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
     alert_story_overlap: float = Field(0.7, ge=0.0, le=1.0)
     subscriptions_per_chat: int = Field(10, ge=1, le=100)
-    # Retrieval knobs (measured defaults; see README "Answer quality").
+    # Retrieval knobs (measured defaults; see docs/quality.md).
     search_candidates: int = Field(50, ge=5, le=1000)
     fusion: str = Field("weighted", pattern=r"^(weighted|rrf)$")
     keyword_weight: float = Field(0.10, ge=0.0, le=5.0)

@@ -1,10 +1,11 @@
-"""``/start``, ``/help``, ``/latest [topic]`` and ``/sources``: what the bot is and knows."""
+"""``/start``, ``/help``, ``/latest [topic]``, ``/sources`` and ``/whoami``: what the bot is
+and knows, and the numeric ids an operator needs for its settings."""
 
 from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Chat, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
@@ -23,6 +24,7 @@ HELP_PRIVATE = (
     "/latest [topic] — the newest articles, optionally on a topic\n"
     "/sources — which outlets are indexed\n"
     "/subscribe <topic> — news alerts on a topic; /subscriptions, /unsubscribe <n>\n"
+    "/whoami — your numeric user id and this chat's id\n"
     "/help — this message"
 )
 HELP_GROUP = (
@@ -83,3 +85,30 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is not None:
         await message.reply_text("I don't know that command. Try /help, or just ask a question.")
+
+
+async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The sender's numeric user id and the chat's id and type.
+
+    Bot admins are configured by numeric id (``NEWSBOT_ADMIN_IDS``), which Telegram's apps
+    do not show; a channel's or private group's id is what ``/subscribe <id> topic`` takes.
+    An anonymous group admin posts as the group, so Telegram hides their own id.
+    """
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    await message.reply_text(whoami_text(chat, update.effective_user, message.sender_chat))
+
+
+def whoami_text(chat: Chat, user: User | None, sender_chat: Chat | None) -> str:
+    lines = []
+    if sender_chat is not None and chat.type != ChatType.CHANNEL:
+        lines.append(f"You are posting as {sender_chat.effective_name or 'this chat'}, so "
+                     "Telegram hides your user id: send /whoami to me in a private chat.")
+    elif user is not None and chat.type != ChatType.CHANNEL:
+        lines.append(f"Your user id: {user.id}")
+    lines.append(f"This chat: {chat.id} ({chat.type})")
+    if user is not None and sender_chat is None and chat.type != ChatType.CHANNEL:
+        lines.append(f"To make yourself a bot admin: NEWSBOT_ADMIN_IDS={user.id}")
+    return "\n".join(lines)

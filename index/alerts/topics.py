@@ -4,7 +4,7 @@ A topic such as ``"State Bank" interest rate`` means: an article must contain th
 phrase "State Bank" (case and spacing ignored) *and* be about "State Bank interest rate" by
 meaning. Meaning is the cosine between the topic's embedding and the article's chunk
 vectors, taking the best chunk, so a long article that covers the topic in one paragraph
-still matches. The threshold is calibrated on real articles (README, "Alerts").
+still matches. The threshold is calibrated on real articles (docs/alerts.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The corpus JSONL format: one article object per line (see DESIGN.md, "Formats").
+"""The corpus JSONL format: one article object per line (README, "Input formats").
+
+Keys: ``body`` (required, text), ``id``, ``title`` (may be empty), ``published_at`` (ISO
+date or datetime), ``source``, ``url`` and ``category`` (each may be null or absent).
+A missing ``source`` is the file's name; a missing ``id`` its name and line number.
 
 Read line by line so a large corpus streams; one bad line costs that line only, and its
 problem names the line number so an operator can open the file at it.

@@ -1,4 +1,4 @@
-"""Calibrate the alert thresholds on real articles (the method the README "Alerts" states).
+"""Calibrate the alert thresholds on real articles (the method docs/alerts.md states).
 
 Topic threshold: for a dozen topics a user might subscribe to, every article of the corpus
 is labelled by a keyword rule — *clearly about* the topic (its headline names it) or
@@ -11,7 +11,7 @@ Same-story check: pairs of articles published within 3 days whose lead chunks ar
 are printed with their fact overlap (numbers and names), to see where a retelling of one
 story by another outlet separates from a different story on the same subject.
 
-    .venv/bin/python tools/calibrate_alerts.py ../shared/data/pk_business_2015.jsonl \
+    .venv/bin/python -m tests.bench.calibrate_alerts ../shared/data/pk_business_2015.jsonl \
         --data-dir /tmp/calibration
 """
 

@@ -9,7 +9,7 @@ is composed from):
 - off-topic: the questions below (written for this script: cooking, DIY, trivia — nothing a
   news archive answers); their best cosine should stay *below* ``min_relevance``.
 
-The rule used for the defaults (README "Answer quality"): the highest threshold that still
+The rule used for the defaults (docs/quality.md): the highest threshold that still
 answers ≥ 99.5 % of the dev questions, checked to reject most off-topic ones; the citation
 floor keeps ≥ 99.4 % of gold articles quotable.
 

@@ -147,6 +147,10 @@ class Chat:
         return data
 
 
+# The placeholder user Telegram puts in ``from`` of an anonymous group admin's message.
+ANONYMOUS = User(1087968824, "Group", "GroupAnonymousBot", is_bot=True)
+
+
 @dataclass
 class SentMessage:
     """A message the bot sent, as it stands now (``edits`` keeps earlier versions)."""
@@ -213,6 +217,8 @@ class FakeBotApi:
         self._members: dict[tuple[int, int], str] = {}
         self._blocked: set[int] = set()
         self._webhook: JSON | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message)
+        self._privacy = True  # @BotFather /setprivacy: Enable (Telegram's default)
         self._allowed_updates: set[str] | None = None
         self._poll_generation = 0
         self._waiting_polls = 0
@@ -292,6 +298,17 @@ class FakeBotApi:
         with self._cond:
             self._members[(chat_id, user_id)] = status
 
+    def set_privacy(self, enabled: bool) -> None:
+        """What @BotFather's /setprivacy did: off means getMe reports that the bot can
+        read all group messages."""
+        with self._cond:
+            self._privacy = enabled
+
+    def webhook_failed(self, message: str, at: float | None = None) -> None:
+        """Telegram could not deliver to the webhook: getWebhookInfo reports the error."""
+        with self._cond:
+            self._webhook_error = (int(at if at is not None else time.time()), message)
+
     def block(self, chat_id: int) -> None:
         """The user blocked the bot / the bot was removed: sends there get 403."""
         with self._cond:
@@ -310,6 +327,15 @@ class FakeBotApi:
         """A user's text message; returns the message object the bot will receive."""
         with self._cond:
             message = self._new_message(chat, user, text, reply_to=reply_to, thread_id=thread_id)
+            self._push({"message": message})
+            return copy.deepcopy(message)
+
+    def send_as_group(self, chat: Chat, text: str) -> JSON:
+        """A message by an anonymous group admin: Telegram sends it on behalf of the group
+        (``sender_chat`` is the group; ``from`` is the placeholder GroupAnonymousBot)."""
+        with self._cond:
+            message = self._new_message(chat, ANONYMOUS, text, reply_to=None, thread_id=None)
+            message["sender_chat"] = chat.as_dict()
             self._push({"message": message})
             return copy.deepcopy(message)
 
@@ -661,7 +687,7 @@ class FakeBotApi:
         return {
             **self.bot.as_dict(),
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self._privacy,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
@@ -732,11 +758,14 @@ class FakeBotApi:
 
     def _api_getwebhookinfo(self, params: JSON) -> JSON:
         with self._cond:
-            return {
+            info: JSON = {
                 "url": (self._webhook or {}).get("url", ""),
                 "has_custom_certificate": False,
                 "pending_update_count": len(self._updates),
             }
+            if self._webhook is not None and self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+            return info
 
     def _api_setmycommands(self, params: JSON) -> bool:
         commands = params.get("commands")

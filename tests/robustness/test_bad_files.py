@@ -23,7 +23,7 @@ from tests.robustness.hashed_embedder import HashedEmbedder
 
 
 GOOD_TITLE = "Hunza apricot growers open a drying cooperative"
-TRIED: list[str] = []  # names of the bad inputs, for the README figures
+TRIED: list[str] = []  # names of the bad inputs, for the figures in docs/reliability.md
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

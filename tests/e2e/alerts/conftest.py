@@ -7,7 +7,6 @@ outbox, feed state) and whatever the feeds bring are the test's alone.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,22 +26,12 @@ from tests.e2e.conftest import ADMIN
 from tests.e2e.fake_bot_api import Chat, FakeBotApi, SentMessage, User
 from tests.e2e.lifecycle import halt, launch
 
-ANONYMOUS = User(1087968824, "Group", "GroupAnonymousBot", is_bot=True)
 FAST = AlertTimings(feed_interval=0.5, send_interval=0.3, feed_max_backoff=4.0,
                     retry_base=0.2, first_run=0.1)
 
 
 class AlertBotApi(FakeBotApi):
-    """The fake Bot API plus what alert tests need: anonymous-admin messages and a way to
-    stop injected failures."""
-
-    def send_as_group(self, chat: Chat, text: str) -> dict[str, Any]:
-        """A message by an anonymous admin: it is sent on behalf of the group itself."""
-        with self._cond:
-            message = self._new_message(chat, ANONYMOUS, text, reply_to=None, thread_id=None)
-            message["sender_chat"] = chat.as_dict()
-            self._push({"message": message})
-            return copy.deepcopy(message)
+    """The fake Bot API plus what alert tests need: a way to stop injected failures."""
 
     def clear_failures(self) -> None:
         with self._cond:
