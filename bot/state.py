@@ -17,6 +17,7 @@ from bot.alert_jobs import AlertServices
 from bot.answers import AnswerStore
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
+from bot.retention import RETENTION_FIRST_RUN
 from bot.settings import Settings
 from index.api import Index
 from index.models import RebuildProgress
@@ -51,6 +52,7 @@ class BotState:
     progress_interval: float
     rebuild: RebuildJob | None = None
     alerts: AlertServices | None = None  # subscriptions, feeds and the alert outbox
+    retention_first_run: float = RETENTION_FIRST_RUN  # seconds after start (tests: less)
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -74,6 +74,10 @@ class IndexSettings(BaseSettings):
         description="Files, folders or URLs indexed at start (when empty) and on reindex.",
     )
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    retention_days: int | None = Field(
+        None, ge=1,
+        description="Keep articles this many days (by publication date); the running bot "
+        "deletes older ones daily, as does `newsbot prune`. Empty: keep everything.")
     feed_interval: int = Field(900, ge=30, description="Seconds between feed polls.")
     feed_max_backoff: int = Field(
         21600, ge=30, description="Longest wait, in seconds, before retrying a failing feed.")
