@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -37,6 +40,8 @@ class Terminal:
 
     def __init__(self, data: Path, *args: str, stderr_only: bool = False, **env: str) -> None:
         self.master, slave = pty.openpty()
+        # A new pty is 0 columns wide, which tqdm takes literally: give it a window size.
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
         streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": slave} \
             if stderr_only else {"stdin": slave, "stdout": slave, "stderr": slave}
         self.proc = subprocess.Popen([sys.executable, "-c", WRAPPER, *args], cwd=data.parent,
