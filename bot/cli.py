@@ -132,7 +132,7 @@ def _serve(index: Index, settings: Settings) -> None:
               "before serving Telegram.", file=sys.stderr)
     _fill_if_empty(index, list(settings.sources))
     if not index.stats().articles:
-        print(f"newsbot: warning: {IndexEmpty()}", file=sys.stderr)
+        print(f"Warning: {IndexEmpty()}.", file=sys.stderr)
     logging.getLogger().setLevel(settings.log_level)
     run_bot(settings, index)
 
@@ -399,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     from index.datalock import DataDirLocked
     from index.settings import SettingsError
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except SettingsError as exc:

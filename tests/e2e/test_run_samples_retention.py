@@ -76,7 +76,7 @@ def test_run_with_a_token_never_indexes_the_samples(fake_api: FakeBotApi,
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
-    assert "newsbot: warning: the index is empty: add articles with `newsbot ingest" in err
+    assert "Warning: the index is empty: add articles with `newsbot ingest" in err
     assert _outlets(data) == {}
 
 
