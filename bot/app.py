@@ -32,6 +32,7 @@ from bot.handlers import admin, callbacks, errors, info, questions, subscription
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
+from bot.retention import RETENTION_FIRST_RUN, schedule_retention
 from bot.settings import ConfigurationError, Settings
 from bot.state import STATE_KEY, BotState, get_state
 from bot.updates import SkippingUpdatesRequest
@@ -82,6 +83,7 @@ def build_application(
     sources: Sequence[str] = (),
     progress_interval: float = 3.0,
     alert_timings: AlertTimings | None = None,
+    retention_first_run: float = RETENTION_FIRST_RUN,
 ) -> BotApplication:
     """The bot, ready to ``initialize``/``start``; nothing is contacted yet.
 
@@ -90,7 +92,8 @@ def build_application(
     not re-fetched by a rebuild: the poller keeps their articles current, and a feed's
     teaser would replace the full text the poller fetched from the article page.
     ``progress_interval`` is the least time between two edits of the rebuild status.
-    ``alert_timings`` overrides the feed and outbox intervals (tests use short ones).
+    ``alert_timings`` overrides the feed and outbox intervals (tests use short ones), and
+    ``retention_first_run`` the delay of the first prune (with NEWSBOT_RETENTION_DAYS set).
     """
     if settings.telegram_token is None:
         raise ConfigurationError("NEWSBOT_TELEGRAM_TOKEN is not set")
@@ -121,6 +124,7 @@ def build_application(
         progress_interval=progress_interval,
         alerts=alerts,
         alert_jobs=AlertJobs.open(settings, alerts, timings),
+        retention_first_run=retention_first_run,
     )
     _add_handlers(application)
     # httpx logs every request URL, token included, at INFO; APScheduler every job run.
@@ -189,6 +193,8 @@ async def _post_init(application: BotApplication) -> None:
     await asyncio.to_thread(_warm_up, state.index)
     if state.alert_jobs is not None:
         state.alert_jobs.schedule(application)  # feeds and alerts start once the model is ready
+    schedule_retention(application, state.index, state.settings.retention_days,
+                       first=state.retention_first_run)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

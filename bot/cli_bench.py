@@ -39,7 +39,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bot.cli import _settings
+    from bot.cli_common import load_settings
     from index.bench.report import render
     from index.bench.run import BenchOptions, run_bench
 
@@ -55,7 +55,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         changes["work_dir"] = Path(args.work_dir)
     changes["keep"] = args.keep
     options = BenchOptions.quick_run(**changes) if args.quick else BenchOptions(**changes)
-    settings = _settings(args)
+    settings = load_settings(args)
 
     def say(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)

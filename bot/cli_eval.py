@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -34,8 +35,7 @@ def register(add: Any) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.cli import _settings
-    from index import Index
+    from bot.cli_common import load_settings, open_index, show_progress
     from index.evaluate import evaluate, evaluate_offtopic, read_questions, select
 
     questions = select(list(read_questions(Path(args.questions))), timeless=args.timeless,
@@ -45,14 +45,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         offtopic = select(offtopic, split=args.split)
     if args.limit:
         questions = questions[: args.limit]
-    tmp = None
-    if not args.data_dir:
-        tmp = tempfile.TemporaryDirectory(prefix="newsbot-eval-")
-        args.data_dir = tmp.name
-    settings = _settings(args)
-    index = Index.open(settings)
-    show = sys.stderr.isatty()
-    try:
+    with contextlib.ExitStack() as stack:
+        if not args.data_dir:
+            args.data_dir = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="newsbot-eval-"))
+        index = stack.enter_context(open_index(load_settings(args)))
+        show = show_progress()
         report = index.ingest([args.corpus, *args.extra], progress=show)
         if report.failed:
             print(f"warning: {report.failed} corpus records failed to load", file=sys.stderr)
@@ -62,10 +60,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
             result = evaluate(index, questions, as_of=args.as_of, shift_days=args.shift,
                               on_question=bar.update)
         refusals = evaluate_offtopic(index, offtopic) if offtopic else None
-    finally:
-        index.close()
-        if tmp is not None:
-            tmp.cleanup()
     out: dict[str, Any] = result.as_dict()
     if refusals is not None:
         out.update(refusals.as_dict())

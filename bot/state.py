@@ -17,6 +17,7 @@ from bot.alerts.jobs import AlertJobs
 from bot.answers import AnswerStore
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
+from bot.retention import RETENTION_FIRST_RUN
 from bot.settings import Settings
 from index.alerts import Alerts
 from index.api import Index
@@ -53,6 +54,7 @@ class BotState:
     rebuild: RebuildJob | None = None
     alerts: Alerts | None = None  # subscriptions, feeds and the alert outbox
     alert_jobs: AlertJobs | None = None  # their delivery to Telegram, on the JobQueue
+    retention_first_run: float = RETENTION_FIRST_RUN  # seconds after start (tests: less)
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -1,20 +1,25 @@
 """The terminal side of newsbot: render an ``Answer`` as text and run the chat loop.
 
 Same answers as Telegram, rendered for a terminal: the best quote in bold when the output
-is a TTY, plain otherwise (so pipes and tests see clean text).
+is a TTY, plain otherwise (so pipes and tests see clean text). On a terminal the chat has
+readline line editing and a history file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import TextIO
 
 from bot.format import format_date
 from index.models import Answer, Citation
 
 BOLD, RESET = "\033[1m", "\033[0m"
+HISTORY_NAME = "chat_history"  # in the data directory: questions asked in the terminal
+HISTORY_LINES = 1000
 
 
 def day_text(value: dt.date | None) -> str:
@@ -48,25 +53,64 @@ def render_answer(answer: Answer, *, color: bool = False) -> str:
     return "\n".join(out)
 
 
+@contextmanager
+def line_editing(history: Path | None) -> Iterator[None]:
+    """Readline line editing for ``input()``, with the history kept in ``history``
+    (read at start, written back at the end). Without the readline module (Windows),
+    plain input."""
+    try:
+        import readline
+    except ImportError:
+        yield
+        return
+    readline.set_history_length(HISTORY_LINES)
+    if history is not None and history.is_file():
+        try:
+            readline.read_history_file(history)
+        except OSError as exc:  # unreadable: start a fresh one, say so once
+            print(f"(chat history {history} not read: {exc.strerror})", file=sys.stderr)
+    try:
+        yield
+    finally:
+        if history is not None:
+            try:
+                readline.write_history_file(history)
+            except OSError as exc:
+                print(f"(chat history {history} not saved: {exc.strerror})", file=sys.stderr)
+
+
 def chat_loop(
     ask: Callable[[str], Answer],
     *,
-    stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
     per_page: int = 3,
+    history: Path | None = None,
 ) -> None:
-    """Read questions until EOF, ``quit`` or Ctrl-C; ``more`` shows the next citations."""
+    """Read questions until EOF, ``quit`` or Ctrl-C; ``more`` shows the next citations.
+
+    On a terminal, questions are read with line editing and a history (``history``, a file
+    that outlives the session)."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin is sys.stdin and stdin.isatty() and stdout is sys.stdout
+    with line_editing(history) if interactive else nullcontext():
+        _converse(ask, stdin, stdout, per_page, interactive)
+
+
+def _converse(ask: Callable[[str], Answer], stdin: TextIO, stdout: TextIO, per_page: int,
+              interactive: bool) -> None:
     color = stdout.isatty()
-    interactive = stdin.isatty()
     print("Ask a question about the news (\"more\" for more results, \"quit\" to leave).",
           file=stdout)
     last: Answer | None = None
     shown = 0
     while True:
-        if interactive:
-            print("\n> ", end="", file=stdout, flush=True)
         try:
-            line = stdin.readline()
+            line = input("\n> ") + "\n" if interactive else stdin.readline()
+        except EOFError:
+            print(file=stdout)
+            break
         except KeyboardInterrupt:
             break
         if not line:

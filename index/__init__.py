@@ -5,6 +5,7 @@ an implementation detail that may change.
 """
 
 from index.api import Index, RebuildCancelled, RebuildFailed, RebuildRunning
+from index.generation import ModelChanged
 from index.models import (
     Answer,
     Article,
@@ -18,6 +19,7 @@ from index.models import (
     SourceStats,
     StoredArticle,
 )
+from index.retention import Removed, retention_cutoff
 from index.settings import IndexSettings, SettingsError
 
 __all__ = [
@@ -30,12 +32,15 @@ __all__ = [
     "IndexStats",
     "IngestReport",
     "LoadProblem",
+    "ModelChanged",
     "Quote",
     "RebuildCancelled",
     "RebuildFailed",
     "RebuildProgress",
     "RebuildRunning",
+    "Removed",
     "SettingsError",
     "SourceStats",
     "StoredArticle",
+    "retention_cutoff",
 ]

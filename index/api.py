@@ -42,13 +42,15 @@ from index.querydates import parse_query_dates
 from index.rebuild import (
     catch_up,
     copy_stored,
-    reembed,
+    reembed_stored,
     remember_sources,
     remembered_sources,
 )
+from index.retention import Removed
 from index.search import Retriever
 from index.settings import IndexSettings
 from index.smalltalk import ABOUT, is_small_talk
+from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +87,32 @@ class Index:
         self._refresh_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings: IndexSettings, *, embedder: Embedder | None = None) -> Index:
+    def open(cls, settings: IndexSettings, *, embedder: Embedder | None = None,
+             reembed: bool = False, progress: bool = False) -> Index:
         """Open (creating if needed) the index in ``settings.data_dir``; checks FAISS/SQLite
-        agreement and repairs the vector file from SQLite when they differ."""
+        agreement and repairs the vector file from SQLite when they differ.
+
+        An index embedded by another model than ``settings.embedding_model`` raises
+        ``ModelChanged``, unless ``reembed``: then every stored article is re-embedded
+        first (``progress``: a bar on stderr), which takes long on a large archive — so
+        only callers that are about to serve or rebuild ask for it."""
         embedder = embedder or Embedder(settings.embedding_model,
                                         batch_size=settings.embed_batch_size)
         directory = live_or_new(Path(settings.data_dir))
         try:
             gen = Generation.open(directory, embedder.dim, settings.embedding_model)
         except ModelChanged as exc:
-            gen = reembed(settings, embedder, directory, exc)
+            if not reembed:
+                raise
+            gen = reembed_stored(settings, embedder, directory, exc, progress=progress)
         hubness.backfill(gen, story_similarity=float(settings.same_story_similarity or 1.0))
         return cls(settings, embedder, gen)
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def generation(self) -> Generation:
@@ -203,6 +219,37 @@ class Index:
         finally:
             self.rebuild_fraction = None
             self._rebuild_lock.release()
+
+    def remove_source(self, source: str) -> Removed:
+        """Delete every article of the outlet ``source`` (rows, FTS and vectors; SQLite in
+        one transaction). Refused while a rebuild runs: it would copy them back."""
+        return self._delete(lambda store: store.article_ids_from(source))
+
+    def prune(self, before: dt.date) -> Removed:
+        """Delete the articles published before ``before`` (an undated one by the day it was
+        ingested), atomically as ``remove_source``."""
+        return self._delete(lambda store: store.article_ids_before(before))
+
+    def remove_loaded(self, source: str) -> Removed:
+        """Delete the stored articles whose text is what the file or folder ``source`` holds
+        now (matched by normalized body, so it works after a reindex too): the bundled
+        samples leave an index that goes on to serve a real chat."""
+        from index.loaders import load_source
+        from index.normalize import body_hash
+
+        hashes = [body_hash(item.body) for item in load_source(source, self.settings)
+                  if isinstance(item, Article)]
+        return self._delete(lambda store: store.article_ids_with_hashes(hashes))
+
+    def _delete(self, select: Callable[[Store], list[int]]) -> Removed:
+        with self._write_lock:
+            if self.rebuild_fraction is not None:
+                raise RebuildRunning(self.rebuild_fraction)
+            gen = self._gen
+            ids = select(gen.store)
+            chunks = gen.delete_articles(ids) if ids else 0
+            self._seen_version = gen.store.data_version()
+        return Removed(len(ids), chunks)
 
     def cancel_rebuild(self) -> bool:
         """Ask a running rebuild to stop at its next batch (the bot is shutting down): it

@@ -240,6 +240,18 @@ class Generation:
             problems.append(f"FTS holds {fts} rows, SQLite {len(want)} chunks")
         return problems
 
+    def delete_articles(self, article_ids: list[int]) -> int:
+        """Delete these articles from SQLite (one transaction: rows, chunks, FTS) and then
+        their vectors; returns the number of chunks removed. Should a crash fall between the
+        two, opening the generation again removes the leftover vectors (SQLite is the truth)."""
+        with self.lock:
+            removed = self.store.delete_articles(article_ids)
+            if removed:
+                self.vectors.remove(np.asarray(removed, dtype=np.int64))
+                self.note_written(np.zeros(0, dtype=np.int64), [], removed)
+                self.save_vectors()
+        return len(removed)
+
     def save_vectors(self) -> None:
         with self.lock:
             self.vectors.save(self.dir / VECTORS_NAME)

@@ -22,9 +22,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +36,7 @@ from index.chunking import chunk_article
 from index.embed import Embedder
 from index.generation import Generation
 from index.loaders import load_source, problem_reason
+from index.loaders.counting import count_records
 from index.models import Article, Chunk, IngestReport, LoadProblem
 from index.normalize import body_hash
 from index.settings import IndexSettings
@@ -92,26 +95,48 @@ class Ingestor:
         self._inflight_lock = threading.Lock()
         self._written_articles = 0
         self._last_save = time.monotonic()
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar while ``progress_bar`` is active
         self.seen = 0  # articles and problems considered so far (for progress)
         self._story_similarity = float(settings.same_story_similarity or 1.0)
 
     def run(self, sources: Iterable[str], *, progress: bool = False) -> IngestReport:
+        """Ingest ``sources``; ``progress`` shows a bar on stderr, with a total and an ETA
+        when the sources can be counted up front (local files and folders)."""
         started = time.monotonic()
-        if progress:
-            from tqdm import tqdm
-
-            self._bar = tqdm(desc="embedding", unit=" chunks", leave=False)
+        sources = list(sources)
+        total = count_records(sources) if progress else None
         try:
-            self.add_items(chain.from_iterable(
-                load_source(source, self.settings) for source in sources))
-            self.flush()
+            with self.progress_bar(progress, total=total, desc="ingesting"):
+                self.add_items(chain.from_iterable(
+                    load_source(source, self.settings) for source in sources))
+                self.flush()
         finally:
-            if self._bar is not None:
-                self._bar.close()
             self.gen.save_if_dirty()
         self.report.seconds = time.monotonic() - started
         return self.report
+
+    @contextmanager
+    def progress_bar(self, enabled: bool, *, total: int | None, desc: str) -> Iterator[None]:
+        """While inside, a tqdm bar on stderr counts the records considered (articles and
+        load problems) against ``total``; nothing is shown when not ``enabled``."""
+        if not enabled:
+            yield
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc=desc, unit=" articles", leave=False) as bar:
+            bar.update(self.seen)
+            self._bar = bar
+            try:
+                yield
+            finally:
+                self._bar = None
+
+    def _considered(self) -> None:
+        self.seen += 1
+        bar = self._bar
+        if bar is not None:
+            bar.update(1)
 
     # -- pipeline ---------------------------------------------------------------------------
     def add_items(self, items: Iterable[Article | LoadProblem]) -> None:
@@ -127,7 +152,7 @@ class Ingestor:
         def produce() -> None:
             try:
                 for item in items:
-                    self.seen += 1
+                    self._considered()
                     if isinstance(item, LoadProblem):
                         self.report.add_problem(item)
                         continue
@@ -164,7 +189,7 @@ class Ingestor:
 
     def add(self, article: Article) -> None:
         """Queue one article (no producer thread: for callers adding articles one by one)."""
-        self.seen += 1
+        self._considered()
         prepared = self._prepare_guarded(article, None, None)
         if prepared is not None:
             self._pending.append(prepared)
@@ -258,8 +283,6 @@ class Ingestor:
         self._written_articles += len(batch)
         self._pending = []
         self._pending_chunks = 0
-        if self._bar is not None:
-            self._bar.update(len(texts))
         self.gen.relayout_if_needed()
         if self.on_batch is not None:
             self.on_batch(self._written_articles, self.report.chunks_embedded)

@@ -23,22 +23,24 @@ log = logging.getLogger(__name__)
 STORE_PAGE = 500  # stored articles read at a time by a rebuild or re-embed
 
 
-def reembed(settings: IndexSettings, embedder: Embedder, old_dir: Path,
-            changed: ModelChanged) -> Generation:
+def reembed_stored(settings: IndexSettings, embedder: Embedder, old_dir: Path,
+                   changed: ModelChanged, *, progress: bool = False) -> Generation:
     """The configured model differs from the one the live index was built with (an upgrade
     changed the default, or the operator switched): re-embed every stored article into a
     new generation and swap it in, as a reindex would. Vectors of two models cannot be
     mixed. The old generation stays live until the new one is complete, so a crash here
-    loses nothing; it is deleted only after the swap."""
+    loses nothing; it is deleted only after the swap. ``progress``: a bar on stderr."""
     old = Store(old_dir / SQLITE_NAME)
     try:
+        stored = old.counts()[0]
         log.warning("%s: re-embedding %d stored articles with %r (one-off)", changed,
-                    old.counts()[0], changed.model)
+                    stored, changed.model)
         with NewGeneration(Path(settings.data_dir), embedder.dim,
                            settings.embedding_model) as new:
             ingestor = Ingestor(new.gen, embedder, settings)
-            ingestor.add_items(stored_as_articles(old.iter_articles(page=STORE_PAGE)))
-            ingestor.flush()
+            with ingestor.progress_bar(progress, total=stored, desc="re-embedding"):
+                ingestor.add_items(stored_as_articles(old.iter_articles(page=STORE_PAGE)))
+                ingestor.flush()
             gen = new.publish(old.get_meta(SOURCES_META))
     finally:
         old.close()

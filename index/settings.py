@@ -75,6 +75,10 @@ class IndexSettings(BaseSettings):
         description="Files, folders or URLs indexed at start (when empty) and on reindex.",
     )
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    retention_days: int | None = Field(
+        None, ge=1,
+        description="Keep articles this many days (by publication date); the running bot "
+        "deletes older ones daily, as does `newsbot prune`. Empty: keep everything.")
     feed_interval: int = Field(900, ge=30, description="Seconds between feed polls.")
     feed_max_backoff: int = Field(
         21600, ge=30, description="Longest wait, in seconds, before retrying a failing feed.")
@@ -150,6 +154,11 @@ class IndexSettings(BaseSettings):
     @classmethod
     def _feeds_list(cls, value: Any) -> Any:
         return split_list(value)
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _empty_keeps_all(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("embed_prefix", mode="before")
     @classmethod

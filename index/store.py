@@ -154,6 +154,48 @@ class Store:
         cur.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return ids
 
+    def delete_articles(self, article_ids: Sequence[int]) -> list[int]:
+        """Delete these articles with their chunks, FTS rows and neighbour entries in one
+        transaction (all or nothing); return the removed chunk ids, for the vector file."""
+        ids = [int(a) for a in article_ids]
+        if not ids:
+            return []
+        with transaction(self.conn, self.lock) as cur:
+            gone: list[int] = []
+            for part in _parts(ids):
+                marks = ",".join("?" * len(part))
+                gone += [r[0] for r in cur.execute(
+                    f"SELECT id FROM chunks WHERE article_id IN ({marks})", part)]
+            self._forget_neighbours(gone)
+            cur.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in gone])
+            for part in _parts(ids):
+                marks = ",".join("?" * len(part))
+                cur.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", part)
+                cur.execute(f"DELETE FROM articles WHERE id IN ({marks})", part)
+        return gone
+
+    def article_ids_from(self, source: str) -> list[int]:
+        """Ids of the articles of one outlet (``source`` exactly as ``sources()`` lists it)."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT id FROM articles WHERE source = ? ORDER BY id", (source,)).fetchall()
+        return [r[0] for r in rows]
+
+    def article_ids_with_hashes(self, body_hashes: Sequence[str]) -> list[int]:
+        """Ids of the articles whose normalized body has one of these hashes."""
+        rows = self._rows_in("SELECT id FROM articles WHERE body_hash IN ({marks})",
+                             list(body_hashes))
+        return sorted(r[0] for r in rows)
+
+    def article_ids_before(self, day: dt.date) -> list[int]:
+        """Ids of the articles published before ``day``; an undated article counts from the
+        day it was ingested (its only known age)."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT id FROM articles WHERE coalesce(published_at, ingested_at) < ? "
+                "ORDER BY id", (day.isoformat(),)).fetchall()
+        return [r[0] for r in rows]
+
     # -- reads ------------------------------------------------------------------------------
     def chunk_ids(self) -> np.ndarray:
         with self.lock:

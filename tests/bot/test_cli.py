@@ -38,7 +38,7 @@ def test_ingest_json_report_then_reingest_embeds_nothing(corpus_dir: Path, capsy
 def test_ingest_reports_problems_with_reasons(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "body": "fine article text here", "source": "S"}\n{broken\n')
-    assert cli.main(["ingest", str(bad), str(tmp_path / "missing.txt")]) == 0
+    assert cli.main(["ingest", str(bad), str(tmp_path / "missing.txt")]) == 1  # cron notices
     out = capsys.readouterr().out
     assert out.startswith("1 new, 0 updated, 0 duplicate, 0 skipped, 2 failed")
     assert "bad.jsonl:2" in out and "no such file or directory" in out

@@ -16,7 +16,7 @@ from tests.e2e.fake_bot_api import FakeBotApi
 
 FIX = "Telegram rejected the token: copy it again from @BotFather"
 REPO = Path(__file__).resolve().parents[2]
-# The real CLI, with the torch-free stand-in embedder (the samples are indexed at start;
+# The real CLI, with the torch-free stand-in embedder (with a token nothing is indexed at start;
 # what is tested happens after that, when the bot first calls the Bot API).
 WRAPPER = ("import sys\nfrom tests.robustness.hashed_embedder import install\ninstall()\n"
            "from bot.cli import main\nsys.exit(main(sys.argv[1:]))\n")

@@ -1,5 +1,6 @@
 """Known models: the packaged mpnet is assembled from its parts only when intact, each model
-brings its calibrated thresholds, and an index built with another model is re-embedded."""
+brings its calibrated thresholds, and an index built with another model is re-embedded
+when the caller allows it."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def test_an_index_built_with_another_model_is_reembedded_on_open(
         settings, embedder, mpnet, corpus_dir: Path) -> None:
     """An upgrade that changes the default model must neither refuse to start nor lose
     articles: opening re-embeds everything stored, then the old generation goes."""
-    from index import Index
+    from index import Index, ModelChanged
     from index.lifecycle import current_dir
 
     built = Index.open(settings, embedder=embedder)  # MiniLM
@@ -125,7 +126,10 @@ def test_an_index_built_with_another_model_is_reembedded_on_open(
     built.close()
 
     switched = IndexSettings(data_dir=settings.data_dir, embedding_model="mpnet")
-    idx = Index.open(switched, embedder=mpnet)
+    with pytest.raises(ModelChanged):  # only when the caller allows the long re-embed
+        Index.open(switched, embedder=mpnet)
+    assert current_dir(Path(settings.data_dir)) == old_dir
+    idx = Index.open(switched, embedder=mpnet, reembed=True)
     try:
         assert idx.stats().articles == before == 5
         assert idx.generation.store.get_meta("model") == "mpnet"
@@ -154,7 +158,7 @@ def test_a_failed_reembed_keeps_the_old_index_live(
     monkeypatch.setattr(Ingestor, "flush", crash)
     switched = IndexSettings(data_dir=settings.data_dir, embedding_model="mpnet")
     with pytest.raises(OSError, match="disk full"):
-        Index.open(switched, embedder=mpnet)
+        Index.open(switched, embedder=mpnet, reembed=True)
     monkeypatch.undo()
     assert [p for p in Path(settings.data_dir).glob("gen-*")] == [old_dir]
     again = Index.open(settings, embedder=embedder)  # still MiniLM, all five articles

@@ -326,7 +326,7 @@ def _kill_chain(tmp_path: Path, embedder, *, hashed: bool, ingest_kills: int,
 @pytest.mark.slow
 def test_sigkill_during_ingest_and_reindex_loses_nothing(tmp_path: Path) -> None:
     """The long chain: 20+ ingest kills and 3 reindex kills (hashed stand-in embedder)."""
-    embedder = HashedEmbedder()
+    embedder = HashedEmbedder(TEST_MODEL)  # the model (and dimension) the CLI runs use
     result = _kill_chain(tmp_path, embedder, hashed=True, ingest_kills=INGEST_KILLS,
                          reindex_kills=REINDEX_KILLS, max_rounds=MAX_ROUNDS, new=(6, 10))
     print(f"\nkill test (stand-in embedder): {result}")
