@@ -13,7 +13,7 @@ import pytest
 
 from bot import cli
 from bot.cli_common import EXIT_MODEL_CHANGED, open_index
-from index.generation import current_dir
+from index.lifecycle import current_dir
 
 REFUSAL = ("newsbot: this index was built with embedding model 'minilm'; the setting "
            "NEWSBOT_EMBEDDING_MODEL is 'mpnet'; run `newsbot reindex` to re-embed it with the "
