@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import Chat, Message, Update
@@ -57,13 +58,11 @@ class Target:
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    resolved = await _resolve(update, context, change=True)
+    resolved = await _resolve(update, context, change=True,
+                              usage=lambda services, target: SUBSCRIBE_USAGE)
     if resolved is None:
         return
     message, services, target = resolved
-    if not target.rest.strip():
-        await reply_plain(message, SUBSCRIBE_USAGE)
-        return
     user = update.effective_user
     try:
         subscription, resumed = services.subscriptions.add(
@@ -78,14 +77,10 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    resolved = await _resolve(update, context, change=True)
+    resolved = await _resolve(update, context, change=True, usage=_unsubscribe_usage)
     if resolved is None:
         return
     message, services, target = resolved
-    if not target.rest.strip():
-        listing = _listing(services.subscriptions.for_chat(target.chat_id), target)
-        await reply_plain(message, f"{UNSUBSCRIBE_USAGE}\n\n{listing}")
-        return
     try:
         removed = services.subscriptions.remove(target.chat_id, target.rest)
     except SubscriptionError as exc:
@@ -103,12 +98,19 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await reply_plain(message, _listing(services.subscriptions.for_chat(target.chat_id), target))
 
 
+def _unsubscribe_usage(services: Alerts, target: Target) -> str:
+    listing = _listing(services.subscriptions.for_chat(target.chat_id), target)
+    return f"{UNSUBSCRIBE_USAGE}\n\n{listing}"
+
+
 # -- whose chat, and may they change it --------------------------------------------------------
 async def _resolve(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, change: bool
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, change: bool,
+    usage: Callable[[Alerts, Target], str] | None = None,
 ) -> tuple[Message, Alerts, Target] | None:
     """The message, the alert services and the chat the command is about — or None when
-    the command has already been answered (alerts off, no rights, bad chat name)."""
+    the command has already been answered (alerts off, no rights, bad chat name, or —
+    with ``usage`` — no topic given: then the usage text is the answer)."""
     message, state, services = _context(update, context)
     if message is None:
         return None
@@ -119,6 +121,9 @@ async def _resolve(
         return None
     target = await _target(update, context, state, change=change)
     if target is None:
+        return None
+    if usage is not None and not target.rest.strip():
+        await reply_plain(message, usage(services, target))
         return None
     return message, services, target
 
