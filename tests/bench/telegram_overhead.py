@@ -4,7 +4,7 @@
 
 One process holds a small real index (the bundled samples in ``index/samples`` plus a few
 fictional articles written below, in a temporary data directory), the fake Bot API server
-of the end-to-end tests (``tests/e2e/fake_bot_api.py``, HTTP on 127.0.0.1) and the real bot
+of the end-to-end tests (``tests/e2e/fakeapi/``, HTTP on 127.0.0.1) and the real bot
 (``bot.app.build_application``) long-polling it through python-telegram-bot's own HTTP
 stack — no handler is called directly, nothing is mocked.
 

@@ -22,12 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _post_as_chat(bot: RunningBot, chat, sender_chat, text: str, *, forged_from=ADMIN):
     """A message posted on behalf of ``sender_chat`` whose ``from`` claims to be a bot
     admin (Telegram would put a placeholder bot there; a forged update may not)."""
-    api = bot.api
-    with api._cond:
-        message = api._new_message(chat, forged_from, text, reply_to=None, thread_id=None)
-        message["sender_chat"] = sender_chat.as_dict()
-        api._push({"message": message})
-        return message
+    return bot.api.push_message(chat, forged_from, text, sender_chat=sender_chat.as_dict())
 
 
 async def test_forged_from_on_messages_posted_as_a_chat_is_not_an_admin(bot: RunningBot,
@@ -49,8 +44,7 @@ async def test_forged_from_on_messages_posted_as_a_chat_is_not_an_admin(bot: Run
         assert "only for this bot's admins" in reply.text
         # a channel post with a forged from: commands there never reach admin handlers
         channel = api.channel(-1001801, "Our channel")
-        with api._cond:
-            post = api.channel_post(channel, "/reindex")
+        post = api.channel_post(channel, "/reindex")
         assert post
         [answer] = await bot.ask(api.private_chat(ALICE), ALICE, "/start")
         assert answer.text

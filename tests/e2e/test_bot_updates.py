@@ -76,11 +76,10 @@ async def test_commands_for_other_bots_are_ignored(bot: RunningBot) -> None:
 async def test_forwarded_messages_and_edits_in_groups(bot: RunningBot) -> None:
     api = bot.api
     chat = bot.chat_with(BOB)
-    with api._cond:  # a forwarded message: a question like any other in a private chat
-        message = api._new_message(chat, BOB, WATER, reply_to=None, thread_id=None)
-        message["forward_origin"] = {"type": "hidden_user", "sender_user_name": "Someone",
-                                     "date": int(time.time()) - 3600}
-        api._push({"message": message})
+    # a forwarded message: a question like any other in a private chat
+    origin = {"type": "hidden_user", "sender_user_name": "Someone",
+              "date": int(time.time()) - 3600}
+    api.push_message(chat, BOB, WATER, forward_origin=origin)
     [reply] = await api.wait_for_sent(chat.id)
     assert "\n1. " in reply.text
     # an edit of a group command must not produce a second answer or a crash
@@ -98,23 +97,21 @@ async def test_unknown_and_unusual_update_types(bot: RunningBot) -> None:
     chat = bot.chat_with(ALICE)
     group = api.group(-100704, "Odd")
     now = int(time.time())
-    with api._cond:
-        base = api._new_message(chat, ALICE, "x", reply_to=None, thread_id=None)
-        for payload in (
-            {"message_reaction": {"chat": group.as_dict(), "message_id": 1, "date": now,
-                                  "user": ALICE.as_dict(), "old_reaction": [],
-                                  "new_reaction": [{"type": "emoji", "emoji": "👍"}]}},
-            {"my_chat_member": {"chat": group.as_dict(), "from": ALICE.as_dict(), "date": now,
-                                "old_chat_member": {"status": "left", "user": api.bot.as_dict()},
-                                "new_chat_member": {"status": "member",
-                                                    "user": api.bot.as_dict()}}},
-            {"some_future_update_kind": {"whatever": [1, 2, 3]}},
-            {"message": {**copy.deepcopy(base), "text": None, "sticker": None}},
-            {"message": {k: v for k, v in base.items() if k != "text"}},  # no text at all
-            {"message": {**copy.deepcopy(base), "new_chat_members": [ALICE.as_dict()],
-                         "text": None}},
-        ):
-            api._push(payload)
+    base = api.make_message(chat, ALICE, "x")
+    api.push_updates([
+        {"message_reaction": {"chat": group.as_dict(), "message_id": 1, "date": now,
+                              "user": ALICE.as_dict(), "old_reaction": [],
+                              "new_reaction": [{"type": "emoji", "emoji": "👍"}]}},
+        {"my_chat_member": {"chat": group.as_dict(), "from": ALICE.as_dict(), "date": now,
+                            "old_chat_member": {"status": "left", "user": api.bot.as_dict()},
+                            "new_chat_member": {"status": "member",
+                                                "user": api.bot.as_dict()}}},
+        {"some_future_update_kind": {"whatever": [1, 2, 3]}},
+        {"message": {**copy.deepcopy(base), "text": None, "sticker": None}},
+        {"message": {k: v for k, v in base.items() if k != "text"}},  # no text at all
+        {"message": {**copy.deepcopy(base), "new_chat_members": [ALICE.as_dict()],
+                     "text": None}},
+    ])
     reply = await _answered(bot, chat, ALICE, WATER)
     assert "\n1. " in reply.text
     await api.wait_for(lambda: api.pending_updates() == 0, what="all updates confirmed")

@@ -181,3 +181,36 @@ def test_callback_queries_are_answered_once(api: FakeBotApi) -> None:
     assert api.callback_answer(query) == {"text": "ok", "show_alert": False}
     with pytest.raises(AssertionError, match="no button"):
         api.press(USER.id, sent["message_id"], "Stop", USER)
+
+
+def test_push_message_queues_a_message_with_extra_fields(api: FakeBotApi) -> None:
+    chat = api.private_chat(USER)
+    origin = {"type": "hidden_user", "sender_user_name": "Someone", "date": 1}
+    pushed = api.push_message(chat, USER, "/start", forward_origin=origin)
+    [update] = call(api, "getUpdates").json()["result"]
+    assert update["message"] == pushed
+    assert pushed["forward_origin"] == origin and pushed["from"]["id"] == USER.id
+    assert pushed["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
+
+
+def test_make_message_stores_without_queuing_and_push_updates_queues_at_once(
+    api: FakeBotApi,
+) -> None:
+    chat = api.private_chat(USER)
+    base = api.make_message(chat, USER, "x")
+    assert api.pending_updates() == 0
+    # stored: the bot may reply to it
+    reply = call(api, "sendMessage", chat_id=USER.id, text="hi",
+                 reply_parameters={"message_id": base["message_id"]})
+    assert reply.json()["result"]["reply_to_message"] == base
+    ids = api.push_updates([{"message": {**base, "text": "a"}}, {"edited_message": base}])
+    assert ids == [ids[0], ids[0] + 1]
+    assert [u["update_id"] for u in call(api, "getUpdates").json()["result"]] == ids
+    assert api.push_raw({"message": base}) == ids[1] + 1
+
+
+def test_clear_failures_drops_the_unused_ones(api: FakeBotApi) -> None:
+    api.fail_next("sendMessage", 3, code=500)
+    assert call(api, "sendMessage", chat_id=USER.id, text="a").status_code == 500
+    api.clear_failures()
+    assert call(api, "sendMessage", chat_id=USER.id, text="a").status_code == 200

@@ -30,17 +30,9 @@ FAST = AlertTimings(feed_interval=0.5, send_interval=0.3, feed_max_backoff=4.0,
                     retry_base=0.2, first_run=0.1)
 
 
-class AlertBotApi(FakeBotApi):
-    """The fake Bot API plus what alert tests need: a way to stop injected failures."""
-
-    def clear_failures(self) -> None:
-        with self._cond:
-            self._failures.clear()
-
-
 @pytest.fixture
-def fake_api() -> Iterator[AlertBotApi]:
-    api = AlertBotApi().start()
+def fake_api() -> Iterator[FakeBotApi]:
+    api = FakeBotApi().start()
     try:
         yield api
     finally:
@@ -72,7 +64,7 @@ def alert_index(data_dir: Path, news_index: Index) -> Iterator[Index]:
 @dataclass
 class AlertBot:
     application: BotApplication
-    api: AlertBotApi
+    api: FakeBotApi
     settings: Settings
 
     @property
@@ -97,7 +89,7 @@ AlertBotStarter = Callable[..., Awaitable[AlertBot]]
 
 @pytest_asyncio.fixture
 async def start_alert_bot(
-    fake_api: AlertBotApi, alert_index: Index, data_dir: Path
+    fake_api: FakeBotApi, alert_index: Index, data_dir: Path
 ) -> AsyncIterator[AlertBotStarter]:
     """``await start_alert_bot(feeds=[...], **settings)``: the real application over the
     test's data directory; stopped at the end of the test (or earlier by ``halt``)."""

@@ -18,10 +18,10 @@ import pytest
 from index.alerts.statedb import STATE_NAME, StateDB
 from index.alerts.subscriptions import Subscriptions
 from tests.conftest import TEST_MODEL
-from tests.e2e.alerts.conftest import AlertBotApi
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import seed_entry
 from tests.e2e.conftest import ADMIN, ALICE
+from tests.e2e.fake_bot_api import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -41,7 +41,7 @@ class BotProcesses:
 
 @pytest.fixture
 def bot_processes(
-    fake_api: AlertBotApi, feed_server: FeedServer, tmp_path: Path
+    fake_api: FakeBotApi, feed_server: FeedServer, tmp_path: Path
 ) -> Iterator[BotProcesses]:
     data = tmp_path / "data"
     empty = tmp_path / "sources"
@@ -79,7 +79,7 @@ def bot_processes(
 
 @pytest.mark.slow
 def test_sigkill_between_enqueue_and_send_then_restart_delivers_once(
-    fake_api: AlertBotApi, feed_server: FeedServer, bot_processes: BotProcesses
+    fake_api: FakeBotApi, feed_server: FeedServer, bot_processes: BotProcesses
 ) -> None:
     data = bot_processes.data
     fake_api.private_chat(ADMIN)
