@@ -13,24 +13,16 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from bot.doctor_finding import Finding
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-Status = Literal["ok", "warn", "fail"]
 MIN_FREE_BYTES = 200_000_000  # headroom beyond a second copy of the index
 LABELS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    check: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 def register(add: Any) -> None:

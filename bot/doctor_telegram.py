@@ -10,7 +10,7 @@ from telegram import Bot, User, WebhookInfo
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.app import TOKEN_REJECTED, file_url_for
-from bot.doctor import Finding
+from bot.doctor_finding import Finding
 from bot.settings import Settings
 
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the ports Telegram delivers webhooks to
