@@ -116,17 +116,14 @@ def rebuild_index(spec: dict[str, Any]) -> dict[str, Any]:
         try:
             before = index.stats()
             opened = time.perf_counter() - started
-            sampler.phase = "rebuild: loading"
 
             def progress(p: RebuildProgress) -> None:
-                sampler.phase = f"rebuild: {p.phase}"
-                sampler.fraction = p.fraction
-                sampler.chunks = p.chunks
+                sampler.enter(f"rebuild: {p.phase}", p.fraction, p.chunks)
 
             started = time.perf_counter()
             report = index.rebuild([], progress=progress)
             seconds = time.perf_counter() - started
-            sampler.phase = "after the swap"
+            sampler.enter("after the swap")
             after = index.stats()
             layout = index.generation.vectors.describe()
         finally:
@@ -179,7 +176,8 @@ def resident_bytes() -> int:
 
 
 class _Sampler:
-    """Samples this process's resident size on a thread; keeps the highest per phase."""
+    """Samples this process's resident size on a thread, and at every progress report;
+    keeps the highest per phase."""
 
     def __init__(self) -> None:
         self.phase = "open"
@@ -188,8 +186,20 @@ class _Sampler:
         self.peaks: dict[str, int] = {}
         self.peak_at: dict[str, Any] = {}
         self._high = 0
+        self._lock = threading.Lock()  # the thread and the progress callback both sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def enter(self, phase: str, fraction: float | None = None, chunks: int | None = None
+              ) -> None:
+        """Close the current phase with a sample, then count samples against ``phase``."""
+        self._sample()
+        self.phase = phase
+        if fraction is not None:
+            self.fraction = fraction
+        if chunks is not None:
+            self.chunks = chunks
+        self._sample()
 
     def start(self) -> None:
         self._thread.start()
@@ -210,12 +220,13 @@ class _Sampler:
                       f"peak {self._high / MB:,.0f} MB", file=sys.stderr, flush=True)
 
     def _sample(self) -> None:
-        rss, phase = resident_bytes(), self.phase
-        self.peaks[phase] = max(self.peaks.get(phase, 0), rss)
-        if rss > self._high:
-            self._high = rss
-            self.peak_at = {"phase": phase, "fraction": round(self.fraction, 3),
-                            "rss_mb": round(rss / MB, 1)}
+        with self._lock:
+            rss, phase = resident_bytes(), self.phase
+            self.peaks[phase] = max(self.peaks.get(phase, 0), rss)
+            if rss > self._high:
+                self._high = rss
+                self.peak_at = {"phase": phase, "fraction": round(self.fraction, 3),
+                                "rss_mb": round(rss / MB, 1)}
 
 
 def main(argv: list[str]) -> int:
