@@ -215,7 +215,7 @@ class _Sampler:
             self._sample()
             if time.monotonic() - last >= REPORT_SECONDS:
                 last = time.monotonic()
-                print(f"bench: rebuild {self.phase} {self.fraction:.0%}, {self.chunks:,} chunks "
+                print(f"bench: {self.phase} {self.fraction:.0%}, {self.chunks:,} chunks "
                       f"after {last - started:,.0f} s: RSS {resident_bytes() / MB:,.0f} MB, "
                       f"peak {self._high / MB:,.0f} MB", file=sys.stderr, flush=True)
 
