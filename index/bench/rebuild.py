@@ -45,8 +45,8 @@ def measure_rebuild(data_dir: Path, settings: IndexSettings, work: Path,
                     say: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     """Rebuild the live index in ``data_dir`` (index side) and measure the model (model
     side), each in a fresh process; returns both figures and their sum in MB."""
-    spec = {"settings": {**settings.model_dump(mode="json", include=set(IndexSettings.model_fields)),
-                         "data_dir": str(data_dir)}}
+    fields = settings.model_dump(mode="json", include=set(IndexSettings.model_fields))
+    spec = {"settings": {**fields, "data_dir": str(data_dir)}}
     spec_path = work / f"rebuild-{data_dir.name}.json"
     spec_path.write_text(json.dumps(spec))
     say(f"rebuild of {data_dir.name}: index side, stand-in encoder")
