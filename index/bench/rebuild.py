@@ -139,7 +139,8 @@ def rebuild_index(spec: dict[str, Any]) -> dict[str, Any]:
         "layout_after": layout,
         "open_s": round(opened, 1),
         "rebuild_s": round(seconds, 1),
-        "index_peak_rss_mb": round(peak_rss_bytes() / MB, 1),
+        # VmHWM can lag a sample read moments before (the kernel syncs RSS counters late)
+        "index_peak_rss_mb": round(max(peak_rss_bytes(), sampler.high) / MB, 1),
         "by_phase_mb": {k: round(v / MB, 1) for k, v in sampler.peaks.items()},
         "peak_sampled_at": sampler.peak_at,
         "torch_loaded": "torch" in sys.modules,
@@ -200,6 +201,11 @@ class _Sampler:
         if chunks is not None:
             self.chunks = chunks
         self._sample()
+
+    @property
+    def high(self) -> int:
+        """The highest resident size sampled, in bytes."""
+        return self._high
 
     def start(self) -> None:
         self._thread.start()
