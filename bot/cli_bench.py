@@ -21,6 +21,8 @@ def register(add: Any) -> None:
     p.add_argument("--articles", type=int, help="use only the first N corpus articles")
     p.add_argument("--questions", type=int, help="questions asked per size")
     p.add_argument("--work-dir", help="where the temporary indexes are built")
+    p.add_argument("--rebuild-sizes", help="sizes whose rebuild's peak RSS is measured, "
+                   "comma-separated, or 'none' (default 1000000 when measured; none with --quick)")
     p.add_argument("--keep", action="store_true", help="keep the built indexes")
 
 
@@ -29,13 +31,20 @@ def _command_line(args: argparse.Namespace) -> str:
     words = ["newsbot", "bench"]
     if args.quick:
         words.append("--quick")
-    for name in ("sizes", "corpus", "articles", "questions"):
+    for name in ("sizes", "corpus", "articles", "questions", "rebuild_sizes"):
         value = getattr(args, name)
         if value:
-            words += [f"--{name}", str(value)]
+            words += [f"--{name.replace('_', '-')}", str(value)]
     if args.json:
         words.append("--json")
     return " ".join(words)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``10000,1_000_000`` → (10000, 1000000); ``none`` → ()."""
+    if text.strip().lower() == "none":
+        return ()
+    return tuple(int(s.replace("_", "")) for s in text.split(",") if s.strip())
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -46,6 +55,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     changes: dict[str, Any] = {"command": _command_line(args)}
     if args.sizes:
         changes["sizes"] = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s)
+    if args.rebuild_sizes:
+        changes["rebuild_sizes"] = _sizes(args.rebuild_sizes)
     for name in ("articles", "questions"):
         if getattr(args, name):
             changes[name] = getattr(args, name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from index.bench.rebuild import rebuild_lines
+
 
 def render(report: dict[str, Any]) -> str:
     m, ing = report["machine"], report["ingest"]
@@ -42,6 +44,7 @@ def render(report: dict[str, Any]) -> str:
             f"({s['faiss_bytes_per_chunk']:,}) | {s['recall_at_10']:.3f} "
             f"({_num(s['window_recall_at_10'], 3)}) | {s['open_s']:.1f} / "
             f"{s.get('ready_s', float('nan')):.1f} |")
+    lines += rebuild_lines(report)
     lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
     for t in report["targets"]:
         lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")

@@ -25,11 +25,13 @@ from typing import Any
 from index.bench.corpus import questions_for, read_records
 from index.bench.ingest import measure_ingest
 from index.bench.machine import load_average, machine_facts
+from index.bench.rebuild import measure_rebuild, rebuild_targets
 from index.embed import Embedder
 from index.settings import IndexSettings
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000,)
+REBUILD_SIZES: tuple[int, ...] = ()  # opt in (--rebuild-sizes): hours at 1M (index.bench.rebuild)
 
 
 @dataclass(slots=True)
@@ -42,6 +44,7 @@ class BenchOptions:
     parts: int = 4
     work_dir: Path | None = None
     keep: bool = False
+    rebuild_sizes: tuple[int, ...] = REBUILD_SIZES
     command: str = "newsbot bench"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -49,7 +52,7 @@ class BenchOptions:
     def quick_run(cls, **changes: Any) -> BenchOptions:
         """What ``--quick`` means: 10k chunks, a slice of the corpus, fewer questions."""
         base = {"sizes": QUICK_SIZES, "quick": True, "articles": 24, "questions": 20,
-                "parts": 2}
+                "parts": 2, "rebuild_sizes": ()}
         base.update(changes)
         return cls(**base)
 
@@ -74,6 +77,8 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
         for size in options.sizes:
             sizes.append(_measure_size(size, ingest.seed_db, questions, settings, embedder,
                                        work, say))
+            if size in options.rebuild_sizes:
+                sizes[-1]["rebuild"] = measure_rebuild(work / f"size-{size}", settings, work, say)
             if not options.keep:
                 shutil.rmtree(work / f"size-{size}", ignore_errors=True)
         facts = machine_facts()
@@ -162,6 +167,7 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     if 1_000_000 in by_size:
         rss = by_size[1_000_000]["peak_rss_mb"]
         out.append(_target("peak RSS at 1M ≤ 2.5 GB (model included)", rss, rss <= 2560))
+    out += rebuild_targets(by_size)
     for size, s in by_size.items():
         if s["layout"].startswith("ivf"):
             out.append(_target(f"recall@10 ≥ 0.98 at {size:,}", s["recall_at_10"],
