@@ -22,7 +22,7 @@ def register(add: Any) -> None:
     p.add_argument("--questions", type=int, help="questions asked per size")
     p.add_argument("--work-dir", help="where the temporary indexes are built")
     p.add_argument("--rebuild-sizes", help="sizes whose rebuild's peak RSS is measured, "
-                   "comma-separated, or 'none' (default 1000000 when measured; none with --quick)")
+                   "comma-separated, e.g. 1000000 (hours at 1M; default none)")
     p.add_argument("--keep", action="store_true", help="keep the built indexes")
 
 

@@ -67,7 +67,9 @@ def test_rebuild_phase_reports_peak_rss_of_both_sides(settings, embedder, tmp_pa
     json.dumps(result)
 
 
-def test_rebuild_phase_runs_at_1m_by_default_and_not_in_quick_runs() -> None:
-    assert BenchOptions().rebuild_sizes == (1_000_000,)
+def test_rebuild_phase_is_opt_in_and_never_in_quick_runs() -> None:
+    """At 1M a rebuild runs for hours, so ``--rebuild-sizes`` asks for it."""
+    assert BenchOptions().rebuild_sizes == ()
+    assert BenchOptions(rebuild_sizes=(1_000_000,)).rebuild_sizes == (1_000_000,)
     assert BenchOptions.quick_run().rebuild_sizes == ()
     assert rebuild_lines({"sizes": [{"size": 10_000}]}) == []
