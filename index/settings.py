@@ -90,7 +90,7 @@ class IndexSettings(BaseSettings):
     # Retrieval knobs (measured defaults; see README "Answer quality").
     search_candidates: int = Field(50, ge=5, le=1000)
     fusion: str = Field("weighted", pattern=r"^(weighted|rrf)$")
-    keyword_weight: float = Field(0.10, ge=0.0, le=5.0)
+    keyword_weight: float = Field(0.075, ge=0.0, le=5.0)
     rrf_k: int = Field(60, ge=1)
     recency_weight: float = Field(
         0.8, ge=0.0, le=5.0,
