@@ -37,8 +37,7 @@ from index.models import (
     SourceStats,
     StoredArticle,
 )
-from index.newsness import names_indexed_thing, newsness_model
-from index.querydates import parse_query_dates
+from index.newsness import newsness_model, relevance_bar
 from index.rebuild import (
     catch_up,
     copy_stored,
@@ -328,9 +327,10 @@ class Index:
         found = self._retriever.retrieve(gen, question, k=max(limit, 10), asked_at=asked_at)
         hits = found.hits
         bar = self.settings.min_relevance
-        if found.question_vector is not None and hits and not self._reads_like_news(
-                gen, question, found.question_vector, hits, asked_at):
-            bar = max(bar, self.settings.offnews_min_relevance)
+        if found.question_vector is not None and hits:  # how strongly must a story match?
+            model = newsness_model(self.embedder, Path(self.settings.data_dir))
+            bar = relevance_bar(question, found.question_vector, hits, gen, model,
+                                self.settings, asked_at)
         answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
                          found_relevance=bar, confident=self.settings.confident_relevance,
                          citation_floor=self.settings.citation_floor, limit=limit,
@@ -344,21 +344,6 @@ class Index:
         data directory), so the first question does not wait for either."""
         self.embedder.load()
         newsness_model(self.embedder, Path(self.settings.data_dir))
-
-    def _reads_like_news(self, gen: Generation, question: str, vector: np.ndarray,
-                         hits: list[Hit], asked_at: dt.date | None) -> bool:
-        """True when the question reads like one about the news (``index.newsness``), names
-        a time ("recently", "this week", "in 2022": trivia has none), or names something the
-        best relevant story holds by a rare word. ``gen`` is the generation ``hits`` came
-        from (a rebuild may have swapped in another since)."""
-        if parse_query_dates(question, asked_at or dt.date.today()) is not None:
-            return True
-        model = newsness_model(self.embedder, Path(self.settings.data_dir))
-        if model.score(vector) >= self.settings.newsness_threshold:
-            return True
-        top = next((h for h in hits if (h.dense_score or -1.0) >= self.settings.min_relevance),
-                   None)
-        return top is not None and names_indexed_thing(question, top, gen)
 
     def stats(self) -> IndexStats:
         gen = self._gen

@@ -94,7 +94,7 @@ class IndexSettings(BaseSettings):
     # Retrieval knobs (measured defaults; see docs/quality.md).
     search_candidates: int = Field(50, ge=5, le=1000)
     fusion: str = Field("weighted", pattern=r"^(weighted|rrf)$")
-    keyword_weight: float = Field(0.10, ge=0.0, le=5.0)
+    keyword_weight: float = Field(0.075, ge=0.0, le=5.0)
     rrf_k: int = Field(60, ge=1)
     recency_weight: float = Field(
         0.8, ge=0.0, le=5.0,
@@ -128,10 +128,16 @@ class IndexSettings(BaseSettings):
         description="Below this cosine the first story is an uncertain answer, and other "
         "stories above the citation floor are shown as alternatives.")
     newsness_threshold: float = Field(
-        -1.5, description="Below this newsness score a question reads like general "
+        0.0, description="Below this newsness score a question reads like general "
         "knowledge or how-to (index.newsness).")
     offnews_min_relevance: float = Field(
         0.50, ge=-1.0, le=1.0,
+        description="Cosine a story must reach to answer such a question.")
+    offnews_clear_threshold: float = Field(
+        -0.10, description="Below this newsness score a question reads clearly like "
+        "general knowledge or how-to: a rare word it shares with a story is no evidence.")
+    offnews_clear_min_relevance: float = Field(
+        0.65, ge=-1.0, le=1.0,
         description="Cosine a story must reach to answer such a question.")
     same_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
     max_citations: int = Field(

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+import pytest
+
 from index import Index, newsness
-from index.newsness import newsness_model, prototypes
+from index.newsness import NewsnessModel, newsness_model, prototypes, relevance_bar
 
 
 def test_prototypes_train_a_model_that_tells_news_from_trivia(embedder, tmp_path: Path) -> None:
@@ -25,22 +27,84 @@ def test_prototypes_train_a_model_that_tells_news_from_trivia(embedder, tmp_path
     newsness._MODELS.clear()  # a restart reads the weights back instead of retraining
     again = newsness_model(embedder, tmp_path)
     assert np.allclose(again.weights, model.weights) and again.bias == model.bias
+    assert np.array_equal(again.news, model.news) and np.array_equal(again.other, model.other)
+    assert len(model.news) == len(news) and len(model.other) == len(other)
+
+
+def test_the_score_is_the_neighbour_margin_plus_a_share_of_the_regression() -> None:
+    """Closer to its nearest news prototypes than to its nearest other ones scores above 0;
+    the regression only adds its small share."""
+    news = np.eye(4, dtype=np.float32)[:2]  # two news prototypes, two other ones
+    other = np.eye(4, dtype=np.float32)[2:]
+    silent = NewsnessModel(news, other, np.zeros(4, np.float32), 0.0)
+    like_news = np.array([0.8, 0.6, 0, 0], np.float32)
+    like_other = np.array([0, 0, 0.6, 0.8], np.float32)
+    k = min(newsness.NEIGHBOURS, 2)
+    assert silent.score(like_news) == pytest.approx((0.8 + 0.6) / k)
+    assert silent.score(like_other) == pytest.approx(-(0.6 + 0.8) / k)
+    leaning = NewsnessModel(news, other, np.zeros(4, np.float32), -10.0)
+    assert leaning.score(like_news) == pytest.approx(
+        silent.score(like_news) - 10.0 * newsness.REGRESSION_SHARE)
+
+
+def _scoring(value: float, dim: int) -> NewsnessModel:
+    """A model that scores every question ``value`` (no prototypes lean either way)."""
+    flat = np.zeros((1, dim), np.float32)
+    return NewsnessModel(flat, flat, np.zeros(dim, np.float32),
+                         value / newsness.REGRESSION_SHARE)
+
+
+def test_the_bar_follows_how_clearly_a_question_reads_like_news(index: Index,
+                                                                corpus_dir) -> None:
+    """News-like: the found bar; not news-like: the off-news bar unless a rare indexed word
+    is named; clearly not news-like: the strict bar, rare word or not; a time named: the
+    found bar however it reads."""
+    from dataclasses import replace
+
+    index.ingest([str(corpus_dir)])
+    s = replace_settings(index, newsness_threshold=0.0, offnews_clear_threshold=-0.1,
+                         min_relevance=0.33, offnews_min_relevance=0.5,
+                         offnews_clear_min_relevance=0.65)
+    gen = index.generation
+    rare = "Which port handled its first container ship?"  # "container": one fixture story
+    plain = "Who is the tallest?"
+    hits = [replace(h, dense_score=0.6) for h in index.search(rare, k=3)]
+    dim = index.embedder.dim
+    vector = np.zeros(dim, np.float32)
+
+    def bar(question: str, score: float) -> float:
+        return relevance_bar(question, vector, hits, gen, _scoring(score, dim), s, None)
+
+    assert bar(plain, 0.05) == 0.33
+    assert bar(plain, -0.05) == 0.5
+    assert bar(rare, -0.05) == 0.33
+    assert bar(rare, -0.2) == bar(plain, -0.2) == 0.65
+    assert bar("Which port recently handled its first container ship?", -0.2) == 0.33
+
+
+def replace_settings(index: Index, **values: float):
+    return index.settings.model_copy(update=values)
 
 
 def test_a_question_that_reads_like_trivia_needs_a_strong_match(index: Index, corpus_dir,
                                                                 monkeypatch) -> None:
-    from index import api
-
     index.ingest([str(corpus_dir)])
     question = "Which port handled its first container ship?"
     assert index.answer(question).found
     # Read as not-news, the question must now reach a cosine no story reaches …
     monkeypatch.setattr(index.settings, "newsness_threshold", 1e9)
+    monkeypatch.setattr(index.settings, "offnews_clear_threshold", -1e9)
     monkeypatch.setattr(index.settings, "offnews_min_relevance", 0.99)
     # … unless it names something the index holds by a rare word ("container" is in one
-    # fixture story), as "what is K-IV?" does.
+    # fixture story), as "what is K-IV?" does …
     assert index.answer(question).found
-    monkeypatch.setattr(api, "names_indexed_thing", lambda *args: False)
+    # … and not when it reads clearly like trivia or how-to: then a rare word is no evidence.
+    monkeypatch.setattr(index.settings, "offnews_clear_threshold", 1e9)
+    monkeypatch.setattr(index.settings, "offnews_clear_min_relevance", 0.99)
+    answer = index.answer(question)
+    assert not answer.found and answer.citations == ()
+    monkeypatch.setattr(newsness, "names_indexed_thing", lambda *args: False)
+    monkeypatch.setattr(index.settings, "offnews_clear_threshold", -1e9)
     answer = index.answer(question)
     assert not answer.found and answer.citations == ()
     # A question that names a time is about the news, however it reads.
