@@ -14,11 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.embed_dtype import EmbedDtype, EmbedDtypeSetting, choose_embed_dtype
 from index.modelzoo import DEFAULT_MODEL, ModelNotFound, resolve_model_path
+
+if TYPE_CHECKING:
+    from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +34,27 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 class Embedder:
-    """Turns texts into L2-normalized float32 vectors (inner product = cosine)."""
+    """Turns texts into L2-normalized float32 vectors (inner product = cosine).
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32) -> None:
+    ``dtype`` is what the model computes in (``index.embed_dtype``): an ``Embedder`` built
+    directly computes in float32 unless told otherwise; ``for_settings`` follows
+    ``NEWSBOT_EMBED_DTYPE`` (``auto`` by default). The vectors are float32 either way.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
+                 dtype: EmbedDtypeSetting = "float32") -> None:
         self.model_name = model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
+        self.dtype: EmbedDtype = choose_embed_dtype(dtype)
         self._lock = threading.Lock()
         self._model = None
+
+    @classmethod
+    def for_settings(cls, settings: IndexSettings) -> Embedder:
+        """The embedder the settings describe: model, batch size and dtype."""
+        return cls(settings.embedding_model, batch_size=settings.embed_batch_size,
+                   dtype=settings.embed_dtype)
 
     @cached_property
     def max_tokens(self) -> int:
@@ -68,14 +85,27 @@ class Embedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def weights_dtype(self) -> str | None:
+        """The dtype the loaded model's weights are in (``bfloat16``); None before loading."""
+        if self._model is None:
+            return None
+        return str(next(self._model.parameters()).dtype).removeprefix("torch.")
+
     def load(self) -> None:
         """Load the model now (the bot does this before it starts polling)."""
         with self._lock:
             if self._model is None:
-                log.info("loading embedding model from %s", self.path)
+                log.info("loading embedding model from %s, computing in %s", self.path,
+                         self.dtype.describe())
+                import torch
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(self.path), device="cpu")
+                # Loaded straight into the dtype, so a bfloat16 model never holds a float32
+                # copy of its weights (peak memory stays half).
+                self._model = SentenceTransformer(
+                    str(self.path), device="cpu",
+                    model_kwargs={"dtype": getattr(torch, self.dtype.dtype)})
 
     @cached_property
     def dim(self) -> int:
@@ -105,11 +135,10 @@ class Embedder:
         vectors = self._model.encode(
             texts,
             batch_size=self.batch_size,
-            normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return unit_rows(vectors)
 
     def encode_by_length(self, texts: list[str], lengths: Sequence[int]) -> np.ndarray:
         """Like ``encode``, but model batches are formed by exact token count (``lengths``,
@@ -162,9 +191,7 @@ class Embedder:
             first = self._forward(_row_features(features, 0))
         finally:
             second = other.result()
-        out = np.stack([first, second]).astype(np.float32)
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
-        return out
+        return unit_rows(np.stack([first, second]))
 
     def _forward(self, features: dict[str, Any]) -> np.ndarray:
         import torch
@@ -173,6 +200,15 @@ class Embedder:
         with _ONE_THREAD.held(), torch.inference_mode():
             vector = self._model.forward(features)["sentence_embedding"][0]
         return vector.float().numpy()
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 in float32: a bfloat16 model's output is normalized here,
+    not in its own 8-bit mantissa (where lengths come out up to ~0.5 % off 1)."""
+    out = np.array(vectors, dtype=np.float32, order="C", copy=True)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out /= np.maximum(norms, 1e-12)
+    return out
 
 
 def _row_features(features: dict[str, Any], row: int) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
     try:
         records, corpus = read_records(options.corpus, options.articles)
         if embedder is None:
-            embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+            embedder = Embedder.for_settings(settings)
         say(f"corpus: {corpus}")
         ingest = measure_ingest(records, settings, embedder, work / "ingest", options.parts, say)
         questions = questions_for(records, options.questions)
