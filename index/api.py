@@ -92,7 +92,9 @@ class Index:
     def open(cls, settings: IndexSettings, *, embedder: Embedder | None = None) -> Index:
         """Open (creating if needed) the index in ``settings.data_dir``; checks FAISS/SQLite
         agreement and repairs the vector file from SQLite when they differ."""
-        embedder = embedder or Embedder.for_settings(settings)
+        embedder = embedder or Embedder(settings.embedding_model,
+                                        batch_size=settings.embed_batch_size,
+                                        dtype=settings.embed_dtype)
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         directory = _live_dir(data_dir)

@@ -14,15 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from index.embed_dtype import EmbedDtype, EmbedDtypeSetting, choose_embed_dtype
 from index.modelzoo import DEFAULT_MODEL, ModelNotFound, resolve_model_path
-
-if TYPE_CHECKING:
-    from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +33,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 class Embedder:
     """Turns texts into L2-normalized float32 vectors (inner product = cosine).
 
-    ``dtype`` is what the model computes in (``index.embed_dtype``): an ``Embedder`` built
-    directly computes in float32 unless told otherwise; ``for_settings`` follows
-    ``NEWSBOT_EMBED_DTYPE`` (``auto`` by default). The vectors are float32 either way.
+    ``dtype`` is what the model computes in (``index.embed_dtype``): float32 unless told
+    otherwise; ``Index.open`` passes ``NEWSBOT_EMBED_DTYPE`` (``auto`` by default). The
+    vectors are float32 either way.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
@@ -49,12 +46,6 @@ class Embedder:
         self.dtype: EmbedDtype = choose_embed_dtype(dtype)
         self._lock = threading.Lock()
         self._model = None
-
-    @classmethod
-    def for_settings(cls, settings: IndexSettings) -> Embedder:
-        """The embedder the settings describe: model, batch size and dtype."""
-        return cls(settings.embedding_model, batch_size=settings.embed_batch_size,
-                   dtype=settings.embed_dtype)
 
     @cached_property
     def max_tokens(self) -> int:

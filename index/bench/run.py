@@ -66,7 +66,8 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
     try:
         records, corpus = read_records(options.corpus, options.articles)
         if embedder is None:
-            embedder = Embedder.for_settings(settings)
+            embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size,
+                                dtype=settings.embed_dtype)
         say(f"corpus: {corpus}")
         ingest = measure_ingest(records, settings, embedder, work / "ingest", options.parts, say)
         questions = questions_for(records, options.questions)

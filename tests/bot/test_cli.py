@@ -66,6 +66,10 @@ def test_stats_and_check(corpus_dir: Path, capsys) -> None:
 
 
 def test_stats_names_the_embedding_dtype(monkeypatch, capsys) -> None:
+    from index import api
+    from index.embed import Embedder
+
+    monkeypatch.setattr(api, "Embedder", Embedder)  # stats names the dtype without loading
     monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "bfloat16")
     assert cli.main(["stats"]) == 0
     line = capsys.readouterr().out.splitlines()[0]

@@ -63,8 +63,7 @@ def test_setting_default_forced_and_bad(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("NEWSBOT_EMBED_DTYPE")  # the suite's own choice (conftest)
     assert IndexSettings.load().embed_dtype == "auto"
     monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "bfloat16")
-    settings = IndexSettings.load()
-    assert Embedder.for_settings(settings).dtype.dtype == "bfloat16"
+    assert IndexSettings.load().embed_dtype == "bfloat16"
     monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "fp16")
     with pytest.raises(SettingsError) as err:
         IndexSettings.load()
@@ -110,6 +109,18 @@ def test_bfloat16_query_views_match_batch_encode(bf16_embedder: Embedder) -> Non
     np.testing.assert_allclose(np.linalg.norm(both, axis=1), 1.0, atol=1e-6)
     # one unpadded forward pass each against a padded batch: bf16 rounding differs a little
     assert ((both * bf16_embedder.encode(SENTENCES[:2])).sum(axis=1) > 0.999).all()
+
+
+def test_index_open_follows_the_setting(monkeypatch, settings) -> None:
+    from index import Index
+
+    for value, want in (("bfloat16", "bfloat16"), ("float32", "float32"),
+                        ("auto", choose_embed_dtype("auto").dtype)):
+        index = Index.open(settings.model_copy(update={"embed_dtype": value}))
+        try:
+            assert index.embedder.dtype.dtype == want and not index.embedder.loaded
+        finally:
+            index.close()
 
 
 def test_a_bfloat16_index_ingests_and_answers(settings, bf16_embedder, corpus_dir) -> None:
