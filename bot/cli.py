@@ -258,14 +258,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with open_index(settings) as index:
         stats = index.stats()
         sources = index.sources()
+        dtype = index.embedder.dtype
     if args.json:
         from dataclasses import asdict
 
-        print(json.dumps({**asdict(stats), "outlets": [asdict(s) for s in sources]}))
+        print(json.dumps({**asdict(stats), "embed_dtype": asdict(dtype),
+                          "outlets": [asdict(s) for s in sources]}))
         return EXIT_OK
     print(f"articles {stats.articles}, chunks {stats.chunks}, vectors {stats.vectors}, "
           f"outlets {stats.sources}, on disk {stats.disk_bytes / 1e6:.1f} MB, "
-          f"last ingest {stats.last_ingest or 'never'}, model {stats.model}")
+          f"last ingest {stats.last_ingest or 'never'}, model {stats.model} computing in "
+          f"{dtype.describe()}")
     for s in sources[:20]:
         print(f"  {s.source}: {s.articles} articles, {s.first or '?'} … {s.last or '?'}")
     return EXIT_OK

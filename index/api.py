@@ -96,8 +96,8 @@ class Index:
         first (``progress``: a bar on stderr), which takes long on a large archive — so
         only callers that are about to serve or rebuild ask for it."""
         embedder = embedder or Embedder(settings.embedding_model,
-                                        batch_size=settings.embed_batch_size)
-        directory = live_or_new(Path(settings.data_dir))
+                                        batch_size=settings.embed_batch_size,
+                                        dtype=settings.embed_dtype)
         try:
             gen = Generation.open(directory, embedder.dim, settings.embedding_model)
         except ModelChanged as exc:

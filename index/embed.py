@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from index.embed_dtype import EmbedDtype, EmbedDtypeSetting, choose_embed_dtype
 from index.modelzoo import DEFAULT_MODEL, ModelNotFound, resolve_model_path
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 class Embedder:
-    """Turns texts into L2-normalized float32 vectors (inner product = cosine)."""
+    """Turns texts into L2-normalized float32 vectors (inner product = cosine).
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32) -> None:
+    ``dtype`` is what the model computes in (``index.embed_dtype``): float32 unless told
+    otherwise; ``Index.open`` passes ``NEWSBOT_EMBED_DTYPE`` (``auto`` by default). The
+    vectors are float32 either way.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
+                 dtype: EmbedDtypeSetting = "float32") -> None:
         self.model_name = model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
+        self.dtype: EmbedDtype = choose_embed_dtype(dtype)
         self._lock = threading.Lock()
         self._model = None
 
@@ -68,14 +76,27 @@ class Embedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def weights_dtype(self) -> str | None:
+        """The dtype the loaded model's weights are in (``bfloat16``); None before loading."""
+        if self._model is None:
+            return None
+        return str(next(self._model.parameters()).dtype).removeprefix("torch.")
+
     def load(self) -> None:
         """Load the model now (the bot does this before it starts polling)."""
         with self._lock:
             if self._model is None:
-                log.info("loading embedding model from %s", self.path)
+                log.info("loading embedding model from %s, computing in %s", self.path,
+                         self.dtype.describe())
+                import torch
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(self.path), device="cpu")
+                # Loaded straight into the dtype, so a bfloat16 model never holds a float32
+                # copy of its weights (peak memory stays half).
+                self._model = SentenceTransformer(
+                    str(self.path), device="cpu",
+                    model_kwargs={"dtype": getattr(torch, self.dtype.dtype)})
 
     @cached_property
     def dim(self) -> int:
@@ -105,11 +126,10 @@ class Embedder:
         vectors = self._model.encode(
             texts,
             batch_size=self.batch_size,
-            normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return unit_rows(vectors)
 
     def encode_by_length(self, texts: list[str], lengths: Sequence[int]) -> np.ndarray:
         """Like ``encode``, but model batches are formed by exact token count (``lengths``,
@@ -162,9 +182,7 @@ class Embedder:
             first = self._forward(_row_features(features, 0))
         finally:
             second = other.result()
-        out = np.stack([first, second]).astype(np.float32)
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
-        return out
+        return unit_rows(np.stack([first, second]))
 
     def _forward(self, features: dict[str, Any]) -> np.ndarray:
         import torch
@@ -173,6 +191,15 @@ class Embedder:
         with _ONE_THREAD.held(), torch.inference_mode():
             vector = self._model.forward(features)["sentence_embedding"][0]
         return vector.float().numpy()
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 in float32: a bfloat16 model's output is normalized here,
+    not in its own 8-bit mantissa (where lengths come out up to ~0.5 % off 1)."""
+    out = np.array(vectors, dtype=np.float32, order="C", copy=True)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out /= np.maximum(norms, 1e-12)
+    return out
 
 
 def _row_features(features: dict[str, Any], row: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.embed_dtype import EmbedDtypeSetting
 from index.modelzoo import DEFAULT_MODEL, MODEL_CACHE_ENV, thresholds_for
 
 ENV_PREFIX = "NEWSBOT_"
@@ -62,6 +63,12 @@ class IndexSettings(BaseSettings):
         description="Article fields prepended to each chunk before embedding: title,date,source.",
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_dtype: EmbedDtypeSetting = Field(
+        "auto",
+        description="Number format the embedding model computes in: 'auto' (bfloat16 where "
+        "the CPU has native bf16, avx512_bf16 or amx_bf16; else float32), 'float32' or "
+        "'bfloat16'. Stored vectors are the same either way.",
+    )
     fetch_timeout: float = Field(15.0, gt=0, description="Seconds per network fetch.")
     fetch_max_bytes: int = Field(10_000_000, gt=0, description="Largest feed or page fetched.")
     fetch_allow: Annotated[list[str], NoDecode] = Field(

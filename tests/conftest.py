@@ -1,9 +1,9 @@
 """Fixtures that isolate all state: each test gets its own data dir, no NEWSBOT_* leaks
 from the developer's environment or .env, and one real embedding model per session.
 
-The suite runs on the packaged MiniLM model (``NEWSBOT_EMBEDDING_MODEL=minilm``): it tests
-the mechanics, and MiniLM embeds ~7x faster than the default all-mpnet-base-v2, which
-keeps CI within its budget. tests/index/test_modelzoo.py loads the default model itself.
+The suite runs on the packaged MiniLM model (``NEWSBOT_EMBEDDING_MODEL=minilm``) in float32:
+it tests the mechanics, and MiniLM embeds ~7x faster than the default all-mpnet-base-v2,
+which keeps CI within its budget. tests/index/test_modelzoo.py loads the default model itself.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("NEWSBOT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", TEST_MODEL)
+    # float32 everywhere, so results do not depend on the CPU the suite runs on ('auto' is
+    # bfloat16 on a CPU with native bf16); tests/index/test_embed_dtype.py runs bfloat16.
+    monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "float32")
     monkeypatch.chdir(tmp_path)  # no stray .env is read, ./data lands in tmp
 
 

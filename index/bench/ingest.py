@@ -1,10 +1,12 @@
 """Ingest throughput of the real path (``Index.ingest``) against bare ``model.encode`` of
-the very same chunk texts with the same batch size, and the cost of an unchanged re-ingest.
+the very same chunk texts with the same batch size — in float32 *and* in bfloat16, so the
+report shows this machine's limit and holds ingest to the faster of the two — and the cost
+of an unchanged re-ingest.
 
-The corpus is split into parts and the two are interleaved part by part (alternating which
-goes first), so load from other processes on a shared machine hits both sides alike rather
-than whichever happened to run during a busy minute. CPU seconds are reported beside wall
-seconds for the same reason.
+The corpus is split into parts and the three sides are interleaved part by part (rotating
+which goes first), so load from other processes on a shared machine hits every side alike
+rather than whichever happened to run during a busy minute. CPU seconds are reported beside
+wall seconds for the same reason.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.api import Index
 from index.embed import Embedder
+from index.embed_dtype import Dtype
 from index.generation import SQLITE_NAME
 from index.ingest import chunks_of
 from index.loaders import load_source
@@ -32,28 +37,38 @@ class IngestResult:
     seed_db: Path  # the real, embedded index the size runs grow from
 
 
+DTYPES: tuple[Dtype, ...] = ("float32", "bfloat16")
+
+
 def measure_ingest(records: list[dict], settings: IndexSettings, embedder: Embedder,
                    directory: Path, parts: int, say: Callable[[str], None]) -> IngestResult:
+    """Ingest with ``embedder`` (the configured dtype), and bare-encode the same chunks in
+    every dtype of ``DTYPES`` (``embedder`` itself for its own dtype)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = _write_parts(_distinct(records), directory, parts)
     index = Index.open(settings.model_copy(update={"data_dir": directory / "data"}),
                        embedder=embedder)
+    bare = {d: embedder if d == embedder.dtype.dtype else
+            Embedder(settings.embedding_model, batch_size=embedder.batch_size, dtype=d)
+            for d in DTYPES}
     try:
-        embedder.load()
-        embedder.encode(["warm up the model", "and its thread pool"])
+        for model in (embedder, *bare.values()):
+            model.load()
+            model.encode(["warm up the model", "and its thread pool"])
         texts = [_chunk_texts(f, embedder, settings) for f in files]
-        wall = {"ingest": 0.0, "bare": 0.0}
-        cpu = {"ingest": 0.0, "bare": 0.0}
+        sides = ["ingest", *DTYPES]
+        wall = dict.fromkeys(sides, 0.0)
+        cpu = dict.fromkeys(sides, 0.0)
+        vectors: dict[str, list[np.ndarray]] = {d: [] for d in DTYPES}
         embedded = 0
         for n, (path, part_texts) in enumerate(zip(files, texts, strict=True)):
-            order = ("ingest", "bare") if n % 2 == 0 else ("bare", "ingest")
-            for side in order:
+            for side in sides[n % len(sides):] + sides[: n % len(sides)]:
                 say(f"ingest part {n + 1}/{len(files)}: {side} ({len(part_texts)} chunks)")
                 w, c = time.perf_counter(), time.process_time()
                 if side == "ingest":
                     embedded += index.ingest([str(path)]).chunks_embedded
                 else:
-                    embedder.encode(part_texts)
+                    vectors[side].append(bare[side].encode(part_texts))
                 wall[side] += time.perf_counter() - w
                 cpu[side] += time.process_time() - c
         say("unchanged re-ingest")
@@ -61,6 +76,9 @@ def measure_ingest(records: list[dict], settings: IndexSettings, embedder: Embed
         again = index.ingest([str(f) for f in files])
         reingest = time.perf_counter() - w
         chunks = sum(len(t) for t in texts)
+        faster = min(DTYPES, key=lambda d: wall[d])
+        cosines = (np.concatenate(vectors["float32"]) * np.concatenate(vectors["bfloat16"])
+                   ).sum(axis=1)
         numbers = {
             "articles": index.stats().articles,
             "chunks": chunks,
@@ -68,14 +86,23 @@ def measure_ingest(records: list[dict], settings: IndexSettings, embedder: Embed
             "same_chunks": embedded == chunks,
             "parts": len(files),
             "batch_size": embedder.batch_size,
+            "dtype": embedder.dtype.dtype,
+            "dtype_line": embedder.dtype.describe(),
+            "bare_by_dtype": {d: {"s": round(wall[d], 2),
+                                  "chunks_per_s": round(chunks / wall[d], 2),
+                                  "cpu_s": round(cpu[d], 2)} for d in DTYPES},
+            "bf16_cosine_to_float32": {"min": round(float(cosines.min()), 5),
+                                       "mean": round(float(cosines.mean()), 5)},
+            "faster_dtype": faster,
             "ingest_s": round(wall["ingest"], 2),
-            "bare_s": round(wall["bare"], 2),
+            "bare_s": round(wall[faster], 2),
             "ingest_chunks_per_s": round(chunks / wall["ingest"], 2),
-            "bare_chunks_per_s": round(chunks / wall["bare"], 2),
-            "ratio": round(wall["bare"] / wall["ingest"], 3),
+            "bare_chunks_per_s": round(chunks / wall[faster], 2),
+            "ratio": round(wall[faster] / wall["ingest"], 3),
+            "over_float32": round(wall["float32"] / wall["ingest"], 3),
             "ingest_cpu_s": round(cpu["ingest"], 2),
-            "bare_cpu_s": round(cpu["bare"], 2),
-            "cpu_ratio": round(cpu["bare"] / cpu["ingest"], 3) if cpu["ingest"] else None,
+            "bare_cpu_s": round(cpu[faster], 2),
+            "cpu_ratio": round(cpu[faster] / cpu["ingest"], 3) if cpu["ingest"] else None,
             "reingest_s": round(reingest, 3),
             "reingest_chunks_embedded": again.chunks_embedded,
             "reingest_duplicates": again.duplicates,

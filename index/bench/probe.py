@@ -67,11 +67,48 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
         bare_times = _timed(bare, questions)
         out.update(_latencies("ask", ask))
         out.update(_latencies("bare", bare_times))
+        out["dtype"] = index.embedder.dtype.dtype
+        out["weights_dtype"] = index.embedder.weights_dtype
         out["recall_at_10"], out["window_recall_at_10"] = _recall(
             index, flat, flat_ids, questions, k)
+        if spec.get("compare_dtypes"):
+            out["by_dtype"] = _side_by_side(index, spec["compare_dtypes"], flat, questions, k)
     finally:
         index.close()
     return out
+
+
+def _side_by_side(index: Any, dtypes: list[str], flat: Any,
+                  questions: list[tuple[str, dt.date]], k: int) -> dict[str, dict[str, float]]:
+    """Ask and bare p50 of the index's own dtype and of each of ``dtypes``, question by
+    question in rotating order, so load on a shared machine hits every dtype alike. The
+    other dtypes answer through an ``Index`` over the same generation with their own model."""
+    from index import Index
+    from index.embed import Embedder
+
+    own = index.embedder
+    twins = {own.dtype.dtype: index}
+    for dtype in dtypes:
+        model = Embedder(own.model_name, batch_size=own.batch_size, dtype=dtype)
+        model.load()
+        twins[dtype] = Index(index.settings, model, index.generation)
+    names = list(twins)
+    for q, day in questions[:WARMUP]:
+        for name in names:
+            twins[name].answer(q, asked_at=day)
+    ask: dict[str, list[float]] = {name: [] for name in names}
+    bare: dict[str, list[float]] = {name: [] for name in names}
+    for n, (q, day) in enumerate(questions):
+        for name in names[n % len(names):] + names[: n % len(names)]:
+            twin = twins[name]
+            started = time.perf_counter()
+            twin.answer(q, asked_at=day)
+            ask[name].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            flat.search(twin.embedder.encode_query(q).reshape(1, -1), k)
+            bare[name].append(time.perf_counter() - started)
+    return {name: {**_latencies("ask", ask[name]), **_latencies("bare", bare[name])}
+            for name in names}
 
 
 def _wait_ready(index: Any, started: float, limit: float = 120.0) -> float:

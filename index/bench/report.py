@@ -23,11 +23,15 @@ def render(report: dict[str, Any]) -> str:
         "",
         "| ingest | chunks/s | seconds | CPU s |",
         "|---|---:|---:|---:|",
-        f"| `newsbot ingest` path ({ing['chunks']} chunks, {ing['parts']} parts) | "
-        f"{ing['ingest_chunks_per_s']:.1f} | {ing['ingest_s']:.1f} | {ing['ingest_cpu_s']:.1f} |",
-        f"| bare `model.encode`, same texts, batch {ing['batch_size']} | "
-        f"{ing['bare_chunks_per_s']:.1f} | {ing['bare_s']:.1f} | {ing['bare_cpu_s']:.1f} |",
-        f"| **ratio** (wall; CPU) | **{ing['ratio']:.2f}×** | | {_num(ing['cpu_ratio'])}× |",
+        f"| `newsbot ingest` path, {ing['dtype']} ({ing['chunks']} chunks, {ing['parts']} "
+        f"parts) | {ing['ingest_chunks_per_s']:.1f} | {ing['ingest_s']:.1f} | "
+        f"{ing['ingest_cpu_s']:.1f} |",
+        *(f"| bare `model.encode` in {d}, same texts, batch {ing['batch_size']} | "
+          f"{b['chunks_per_s']:.1f} | {b['s']:.1f} | {b['cpu_s']:.1f} |"
+          for d, b in ing["bare_by_dtype"].items()),
+        f"| **ratio** to the faster bare ({ing['faster_dtype']}; wall; CPU) | "
+        f"**{ing['ratio']:.2f}×** | | {_num(ing['cpu_ratio'])}× |",
+        f"| ingest ÷ bare float32 (wall) | {ing['over_float32']:.2f}× | | |",
         f"| unchanged re-ingest: {ing['reingest_chunks_embedded']} chunks embedded, "
         f"{ing['reingest_duplicates']} duplicates | {ing['reingest_speedup']}× faster | "
         f"{ing['reingest_s']:.2f} | |",
@@ -45,6 +49,21 @@ def render(report: dict[str, Any]) -> str:
             f"({_num(s['window_recall_at_10'], 3)}) | {s['open_s']:.1f} / "
             f"{s.get('ready_s', float('nan')):.1f} |")
     lines += rebuild_lines(report)
+    cos = ing["bf16_cosine_to_float32"]
+    lines += ["", f"bfloat16 vectors against float32's, same chunks: cosine min {cos['min']:.4f}"
+              f", mean {cos['mean']:.5f}."]
+    pairs = [(s["chunks"], s["by_dtype"]) for s in report["sizes"] if s.get("by_dtype")]
+    if pairs:
+        names = list(pairs[0][1])
+        lines += ["", "| chunks | " + " | ".join(f"ask / bare p50 ms, {d}" for d in names)
+                  + " | ask ratio |", "|---:|" + "---:|" * (len(names) + 1)]
+        for n, pair in pairs:
+            cells = [f"{pair[d]['ask_p50_ms']:.1f} / {pair[d]['bare_p50_ms']:.1f}"
+                     for d in names]
+            ratio = pair[names[0]]["ask_p50_ms"] / pair[names[-1]]["ask_p50_ms"]
+            lines.append(f"| {n:,} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+        lines.append(f"(side by side in one process, question by question; ask ratio = "
+                     f"{names[0]} ÷ {names[-1]})")
     lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
     for t in report["targets"]:
         lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")
@@ -62,8 +81,8 @@ def _model_line(model: dict[str, Any] | None) -> str:
     if not model:
         return "Model: ?"
     return (f"Model: {model['name']} ({model['dim']}-d, "
-            f"`NEWSBOT_EMBEDDING_MODEL={model['setting']}`); recall is measured for its own "
-            "query vectors.")
+            f"`NEWSBOT_EMBEDDING_MODEL={model['setting']}`) computing in "
+            f"{model.get('dtype', '?')}; recall is measured for its own query vectors.")
 
 
 def _load(values: list[float] | None) -> str:

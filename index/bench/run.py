@@ -69,7 +69,8 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
     try:
         records, corpus = read_records(options.corpus, options.articles)
         if embedder is None:
-            embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+            embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size,
+                                dtype=settings.embed_dtype)
         say(f"corpus: {corpus}")
         ingest = measure_ingest(records, settings, embedder, work / "ingest", options.parts, say)
         questions = questions_for(records, options.questions)
@@ -104,12 +105,14 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
 
 
 def model_facts(name: str, embedder: Embedder) -> dict[str, Any]:
-    """The embedding model measured: its setting value, its name and its dimension."""
+    """The embedding model measured: its setting value, its name, its dimension and the
+    dtype it computed in (with the CPU flags that decided it)."""
     from index.modelzoo import PROFILES
 
     profile = PROFILES.get(name)
     label = profile.description.split()[0] if profile else Path(embedder.path).name
-    return {"setting": name, "name": label, "dim": embedder.dim}
+    return {"setting": name, "name": label, "dim": embedder.dim,
+            "dtype": embedder.dtype.describe()}
 
 
 def _measure_size(size: int, seed_db: Path, questions: list[Any], settings: IndexSettings,
@@ -122,8 +125,10 @@ def _measure_size(size: int, seed_db: Path, questions: list[Any], settings: Inde
     say(f"{size:,} chunks: measuring ({built.layout})")
     spec = {
         "settings": {**settings.model_dump(mode="json", include=set(IndexSettings.model_fields)),
-                     "data_dir": str(data_dir)},
+                     "data_dir": str(data_dir), "embed_dtype": embedder.dtype.dtype},
         "questions": [(q.text, q.asked_at.isoformat()) for q in questions],
+        # ask in float32 beside the configured dtype ("today's" speed, side by side)
+        "compare_dtypes": [] if embedder.dtype.dtype == "float32" else ["float32"],
     }
     spec_path = work / f"probe-{size}.json"
     spec_path.write_text(json.dumps(spec))
@@ -152,15 +157,24 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     ing = report["ingest"]
     by_size = {s["size"]: s for s in report["sizes"]}
     out = [
-        _target("ingest ≥ 0.9× bare encode", ing["ratio"], ing["ratio"] >= 0.9),
+        _target(f"ingest ≥ 0.9× bare encode ({ing['faster_dtype']}, the faster)",
+                ing["ratio"], ing["ratio"] >= 0.9),
         _target("unchanged re-ingest ≥ 50× faster", ing["reingest_speedup"],
                 bool(ing["reingest_speedup"]) and ing["reingest_speedup"] >= 50),
         _target("unchanged re-ingest embeds 0 chunks", ing["reingest_chunks_embedded"],
                 ing["reingest_chunks_embedded"] == 0),
     ]
+    if ing["dtype"] == "bfloat16":
+        out.append(_target("ingest ≥ 2× bare float32 encode", ing["over_float32"],
+                           ing["over_float32"] >= 2.0))
     if 100_000 in by_size:
         ratio = by_size[100_000]["ask_over_bare"]
         out.append(_target("ask p50 ≤ 1.5× bare at 100k", ratio, ratio <= 1.5))
+        pair = by_size[100_000].get("by_dtype")
+        if pair and "float32" in pair and ing["dtype"] in pair:
+            ratio = round(pair[ing["dtype"]]["ask_p50_ms"] / pair["float32"]["ask_p50_ms"], 2)
+            out.append(_target(f"ask p50 ({ing['dtype']}) ≤ 0.6× float32's at 100k "
+                               "(side by side)", ratio, ratio <= 0.6))
     if 100_000 in by_size and 1_000_000 in by_size:
         growth = round(by_size[1_000_000]["ask_p50_ms"] / by_size[100_000]["ask_p50_ms"], 2)
         out.append(_target("ask p50 at 1M ≤ 2× the 100k figure", growth, growth <= 2.0))

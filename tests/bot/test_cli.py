@@ -12,6 +12,7 @@ import pytest
 
 from bot import cli
 from bot.terminal import chat_loop, render_answer
+from index.embed_dtype import choose_embed_dtype
 
 SEED_QUESTION = "Who led the Alibaba delegation that met Ishaq Dar?"
 
@@ -62,6 +63,25 @@ def test_stats_and_check(corpus_dir: Path, capsys) -> None:
     assert stats["articles"] == 5 and stats["chunks"] == stats["vectors"] > 0
     assert cli.main(["check"]) == 0
     assert capsys.readouterr().out.startswith("ok")
+
+
+def test_stats_names_the_embedding_dtype(monkeypatch, capsys) -> None:
+    from index import api
+    from index.embed import Embedder
+
+    monkeypatch.setattr(api, "Embedder", Embedder)  # stats names the dtype without loading
+    monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "bfloat16")
+    assert cli.main(["stats"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.endswith("model minilm computing in bfloat16 (set by NEWSBOT_EMBED_DTYPE; "
+                         "CPU has " + (" ".join(choose_embed_dtype("auto").bf16_flags)
+                                       or "no native bfloat16") + ")")
+    monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "auto")
+    assert cli.main(["stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["embed_dtype"] == {
+        "dtype": choose_embed_dtype("auto").dtype, "setting": "auto",
+        "bf16_flags": list(choose_embed_dtype("auto").bf16_flags)}
 
 
 def test_bad_setting_exits_2_naming_it(monkeypatch, capsys) -> None:
