@@ -98,6 +98,7 @@ class Index:
         embedder = embedder or Embedder(settings.embedding_model,
                                         batch_size=settings.embed_batch_size,
                                         dtype=settings.embed_dtype)
+        directory = live_or_new(Path(settings.data_dir))
         try:
             gen = Generation.open(directory, embedder.dim, settings.embedding_model)
         except ModelChanged as exc:

@@ -38,7 +38,8 @@ def _field(name: str) -> str:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    monkeypatch.delenv("NEWSBOT_EMBEDDING_MODEL")  # the suite's choice (conftest), not a default
+    monkeypatch.delenv("NEWSBOT_EMBEDDING_MODEL")  # the suite's choices (conftest), not defaults
+    monkeypatch.delenv("NEWSBOT_EMBED_DTYPE")
     return monkeypatch
 
 
