@@ -291,7 +291,7 @@ async def measure(
     from index.bench.machine import load_average
     from index.bench.run import model_facts
     from tests.e2e.lifecycle import halt, launch
-    from tests.e2e.fake_bot_api import FakeBotApi, User
+    from tests.e2e.fakeapi import FakeBotApi, User
 
     def note(message: str) -> None:
         if say is not None:

@@ -22,7 +22,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.settings import Settings
 from index.api import Index
-from tests.e2e.fake_bot_api import Chat, FakeBotApi, SentMessage, User
+from tests.e2e.fakeapi import Chat, FakeBotApi, SentMessage, User
 from tests.e2e.lifecycle import halt, launch
 
 ARTICLES = Path(__file__).parent / "articles"

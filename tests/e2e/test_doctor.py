@@ -17,7 +17,7 @@ from index import Index
 from index.settings import IndexSettings
 from tests.e2e.alerts.feed_server import Entry, FeedServer
 from tests.e2e.conftest import ADMIN, ALICE
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 
 WEBHOOK = "https://news.example.org/telegram/hook"
 

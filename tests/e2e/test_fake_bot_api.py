@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.fake_bot_api import FakeBotApi, User
+from tests.e2e.fakeapi import FakeBotApi, User
 from tests.e2e.telegram_html import HtmlError, parse_html
 
 USER = User(42, "Zed", "zed_user")

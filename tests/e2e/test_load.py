@@ -12,7 +12,7 @@ import pytest
 
 from index.api import Index
 from tests.e2e.conftest import ADMIN, ALICE, BotStarter
-from tests.e2e.fake_bot_api import User
+from tests.e2e.fakeapi import User
 
 CHATS = 50
 PER_CHAT = 20

@@ -9,7 +9,7 @@ from bot.app import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.handlers.callbacks import EXPIRED
 from bot.handlers.questions import USAGE
 from tests.e2e.conftest import ADMIN, ALICE, ARTICLES, BOB, BotStarter, RunningBot
-from tests.e2e.fake_bot_api import SentMessage
+from tests.e2e.fakeapi import SentMessage
 from tests.e2e.telegram_html import utf16_len
 
 WATER = "How bad is the Karachi water shortage and what do tankers cost?"

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from index import Index, ingest
 from tests.conftest import write_article
 from tests.e2e.conftest import ADMIN
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 from tests.e2e.lifecycle import halt, launch
 from tests.robustness.hashed_embedder import HashedEmbedder
 

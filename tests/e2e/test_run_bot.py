@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import TEST_MODEL
 
 from tests.e2e.conftest import ADMIN, ALICE, ARTICLES
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from index import Index
 from tests.bot.cli_process import WRAPPER, cli_env, newsbot
 from tests.conftest import write_article
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 from tests.e2e.lifecycle import halt, launch
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 
 FIX = "Telegram rejected the token: copy it again from @BotFather"
 REPO = Path(__file__).resolve().parents[2]

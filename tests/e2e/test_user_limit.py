@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.e2e.conftest import ALICE, BotStarter
-from tests.e2e.fake_bot_api import SentMessage
+from tests.e2e.fakeapi import SentMessage
 
 TOO_FAST = "You're asking faster than I can read — please wait"
 WATER = "What is being done about Karachi's water shortage?"

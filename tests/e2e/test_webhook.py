@@ -10,7 +10,7 @@ from bot.app import ALLOWED_UPDATES, build_application, webhook_options
 from bot.settings import Settings
 from index.api import Index
 from tests.e2e.conftest import ALICE, Corpus
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 
 
 def _free_port() -> int:

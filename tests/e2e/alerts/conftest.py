@@ -23,7 +23,7 @@ from index.alerts import Alerts
 from index.api import Index
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.conftest import ADMIN
-from tests.e2e.fake_bot_api import Chat, FakeBotApi, SentMessage, User
+from tests.e2e.fakeapi import Chat, FakeBotApi, SentMessage, User
 from tests.e2e.lifecycle import halt, launch
 
 FAST = AlertTimings(feed_interval=0.5, send_interval=0.3, feed_max_backoff=4.0,

@@ -13,7 +13,7 @@ from bot.alerts.jobs import AlertTimings
 from tests.e2e.alerts.conftest import AlertBotStarter
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import SEED, retold_entry, seed_entry, wheat_entry
-from tests.e2e.fake_bot_api import SentMessage
+from tests.e2e.fakeapi import SentMessage
 
 INTERVAL = 2.0  # seconds between feed polls
 PROCESSING = 3.0  # fetch, embed, match, quote and send, on a slow CI machine

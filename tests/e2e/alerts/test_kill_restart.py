@@ -21,7 +21,7 @@ from tests.conftest import TEST_MODEL
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import seed_entry
 from tests.e2e.conftest import ADMIN, ALICE
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[3]
 

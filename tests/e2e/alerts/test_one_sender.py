@@ -15,7 +15,7 @@ from index.alerts.outbox import NewAlert, Outbox
 from index.alerts.statedb import StateDB
 from index.alerts.subscriptions import Subscriptions
 from tests.e2e.conftest import ALICE
-from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.fakeapi import FakeBotApi
 
 
 def _sender(db: StateDB) -> AlertSender:
