@@ -1,10 +1,18 @@
-"""Load (issue 7): 50 chats × 20 questions sent at once through the fake Telegram server;
+"""Load (issue 7): many chats' questions sent at once through the fake Telegram server;
 every question is answered exactly once, and p50/p95 latency is printed. And ``/start``
-still answers within a second while a real rebuild keeps the CPU busy."""
+still answers within a second while a real rebuild keeps the CPU busy.
+
+``make test`` queues 20 chats × 10 questions: enough to run every answer concurrently and
+catch a lost or doubled reply. ``NEWSBOT_LOAD_FULL=1`` (``make bench``) queues the full
+50 × 20 = 1,000, whose figures docs/reliability.md reports: on two cores that run is
+throughput-bound for minutes, and the fake server shares the bot's event loop, so it belongs
+with the benchmarks rather than in every CI run.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 
@@ -14,8 +22,9 @@ from index.api import Index
 from tests.e2e.conftest import ADMIN, ALICE, BotStarter
 from tests.e2e.fakeapi import User
 
-CHATS = 50
-PER_CHAT = 20
+FULL = os.environ.get("NEWSBOT_LOAD_FULL") == "1"
+CHATS = 50 if FULL else 20
+PER_CHAT = 20 if FULL else 10
 QUESTIONS = [
     "How bad is the Karachi water shortage?", "Who runs the water tankers in Karachi?",
     "What is happening at Gwadar port?", "Solar tariffs news", "Who won the telecom bid?",
@@ -31,20 +40,20 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @pytest.mark.slow
-async def test_fifty_chats_twenty_questions_each(start_bot: BotStarter) -> None:
+async def test_many_chats_questions_at_once(start_bot: BotStarter) -> None:
     bot = await start_bot(user_rate_limit=PER_CHAT, user_rate_window=300)
     api = bot.api
     users = [User(500000 + n, f"Reader{n}", f"reader_{n}") for n in range(CHATS)]
     chats = [api.private_chat(u) for u in users]
     asked: dict[tuple[int, str], float] = {}
     started = time.monotonic()
-    for i in range(PER_CHAT):  # interleaved, all at once: 1000 updates queued
+    for i in range(PER_CHAT):  # interleaved, all at once: every update queued
         for chat, user in zip(chats, users, strict=True):
             question = f"{QUESTIONS[i % len(QUESTIONS)]} (q{i})"
             asked[(chat.id, question)] = time.monotonic()
             api.send(chat, user, question)
     await api.wait_for(lambda: sum(len(api.sent(c.id)) for c in chats) >= CHATS * PER_CHAT,
-                       timeout=600, what="all 1000 answers")
+                       timeout=600, what=f"all {CHATS * PER_CHAT} answers")
     await asyncio.sleep(0.5)  # anything extra (a double answer) would show up now
     latencies = []
     for chat in chats:

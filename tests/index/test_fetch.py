@@ -11,6 +11,8 @@ import pytest
 from index.fetch import USER_AGENT, FetchError, FetchResult, fetch
 
 LOCAL = ["127.0.0.1"]  # the test server's address (NEWSBOT_FETCH_ALLOW; see test_netguard.py)
+# Tests that are not about time use a deadline a loaded CI machine cannot hit by accident.
+AMPLE = 15.0
 BODY = b"<rss><channel><title>ok</title></channel></rss>"
 
 
@@ -47,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "1000")
             self.end_headers()
-            for _ in range(60):
+            for _ in range(200):  # 10 s in all, far past the deadlines under test
                 if not self._write(b"x"):
                     return
                 time.sleep(0.05)
@@ -56,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "10")
             self.end_headers()
             self.wfile.flush()
-            time.sleep(2.0)
+            time.sleep(10.0)
         elif path == "/loop":
             self._redirect("/loop")
         elif path == "/ping":
@@ -116,7 +118,7 @@ def base_url() -> Iterator[str]:
 
 
 def test_ok_returns_content_and_validators(base_url: str) -> None:
-    result = fetch(f"{base_url}/ok", allow=LOCAL, timeout=2, max_bytes=10_000)
+    result = fetch(f"{base_url}/ok", allow=LOCAL, timeout=AMPLE, max_bytes=10_000)
     assert result == FetchResult(
         url=f"{base_url}/ok",
         status=200,
@@ -130,14 +132,14 @@ def test_ok_returns_content_and_validators(base_url: str) -> None:
 
 
 def test_user_agent_is_sent(base_url: str) -> None:
-    result = fetch(f"{base_url}/ua", allow=LOCAL, timeout=2, max_bytes=1000)
+    result = fetch(f"{base_url}/ua", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
     assert result.content.decode() == USER_AGENT
 
 
 def test_conditional_get_returns_not_modified(base_url: str) -> None:
-    fresh = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000)
+    fresh = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=AMPLE, max_bytes=10_000)
     assert fresh.not_modified is False and fresh.content == BODY
-    again = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=2, max_bytes=10_000,
+    again = fetch(f"{base_url}/conditional", allow=LOCAL, timeout=AMPLE, max_bytes=10_000,
                   etag=fresh.etag)
     assert again.not_modified is True
     assert again.status == 304 and again.content == b""
@@ -145,15 +147,15 @@ def test_conditional_get_returns_not_modified(base_url: str) -> None:
 
 def test_size_limit_while_streaming(base_url: str) -> None:
     with pytest.raises(FetchError, match="larger than 5000 bytes"):
-        fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=5000)
+        fetch(f"{base_url}/big", allow=LOCAL, timeout=AMPLE, max_bytes=5000)
     # The same resource under a generous limit comes through whole.
-    big = fetch(f"{base_url}/big", allow=LOCAL, timeout=2, max_bytes=200_000)
+    big = fetch(f"{base_url}/big", allow=LOCAL, timeout=AMPLE, max_bytes=200_000)
     assert len(big.content) == 100 * 1024
 
 
 def test_size_limit_from_declared_length(base_url: str) -> None:
     with pytest.raises(FetchError, match="larger than 1000 bytes"):
-        fetch(f"{base_url}/big-declared", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/big-declared", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
 
 
 def test_slow_drip_hits_wall_clock_deadline(base_url: str) -> None:
@@ -161,7 +163,7 @@ def test_slow_drip_hits_wall_clock_deadline(base_url: str) -> None:
     with pytest.raises(FetchError, match=r"timed out after 0\.4 s") as info:
         fetch(f"{base_url}/slow", allow=LOCAL, timeout=0.4, max_bytes=10_000)
     elapsed = time.monotonic() - started
-    assert 0.35 < elapsed < 1.0
+    assert 0.35 < elapsed < 3.0  # stopped at the deadline, long before the drip ends
     assert "Traceback" not in str(info.value)
 
 
@@ -169,39 +171,39 @@ def test_stalled_body_times_out(base_url: str) -> None:
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
         fetch(f"{base_url}/stall", allow=LOCAL, timeout=0.3, max_bytes=10_000)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # the server stays silent for 10 s
 
 
 def test_redirect_loop_is_named(base_url: str) -> None:
     with pytest.raises(FetchError, match="redirect loop"):
-        fetch(f"{base_url}/loop", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/loop", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
     with pytest.raises(FetchError, match="redirect loop"):
-        fetch(f"{base_url}/ping", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/ping", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
 
 
 def test_at_most_five_redirects(base_url: str) -> None:
-    result = fetch(f"{base_url}/chain/5", allow=LOCAL, timeout=2, max_bytes=1000)
+    result = fetch(f"{base_url}/chain/5", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
     assert result.content == b"end of chain"
     assert result.url == f"{base_url}/chain/0"
     with pytest.raises(FetchError, match="too many redirects"):
-        fetch(f"{base_url}/chain/6", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/chain/6", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
 
 
 def test_relative_redirect_is_followed(base_url: str) -> None:
-    result = fetch(f"{base_url}/relative", allow=LOCAL, timeout=2, max_bytes=10_000)
+    result = fetch(f"{base_url}/relative", allow=LOCAL, timeout=AMPLE, max_bytes=10_000)
     assert result.url == f"{base_url}/ok" and result.content == BODY
 
 
 def test_redirect_to_other_scheme_is_refused(base_url: str) -> None:
     with pytest.raises(FetchError, match="only http and https"):
-        fetch(f"{base_url}/elsewhere", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/elsewhere", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
 
 
 def test_http_errors_name_the_status(base_url: str) -> None:
     with pytest.raises(FetchError, match=r"HTTP 404 Not Found"):
-        fetch(f"{base_url}/missing", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/missing", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
     with pytest.raises(FetchError, match=r"HTTP 500"):
-        fetch(f"{base_url}/whatever", allow=LOCAL, timeout=2, max_bytes=1000)
+        fetch(f"{base_url}/whatever", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
 
 
 def test_fetch_error_is_a_value_error() -> None:
@@ -219,4 +221,4 @@ def test_connection_refused_is_a_fetch_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(FetchError, match=f"could not connect to 127.0.0.1:{port}"):
-        fetch(f"http://127.0.0.1:{port}/", allow=LOCAL, timeout=1, max_bytes=1000)
+        fetch(f"http://127.0.0.1:{port}/", allow=LOCAL, timeout=AMPLE, max_bytes=1000)
