@@ -46,6 +46,10 @@ BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY]
 RETRIES_ON_FLOOD = 3  # RetryAfter is honoured (sleep retry_after, then resend) this often
+# Seconds a Bot API call may take (python-telegram-bot's default is 5). A reply that times
+# out is lost to its reader, and the clock runs in our event loop: on a busy small machine
+# (two cores answering hundreds of queued questions) a prompt reply can be read late.
+SEND_TIMEOUT = 30.0
 
 PUBLIC_COMMANDS = [
     BotCommand("ask", "Ask a question about the news"),
@@ -104,6 +108,9 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url_for(settings.telegram_api_url))
         .concurrent_updates(True)
+        .read_timeout(SEND_TIMEOUT)
+        .write_timeout(SEND_TIMEOUT)
+        .pool_timeout(SEND_TIMEOUT)
         .rate_limiter(AIORateLimiter(max_retries=RETRIES_ON_FLOOD))
         .get_updates_request(SkippingUpdatesRequest(connection_pool_size=1))
         .post_init(_post_init)

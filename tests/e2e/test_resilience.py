@@ -29,6 +29,19 @@ async def test_retry_after_is_honoured(bot: RunningBot) -> None:
     assert len(api.sent(chat.id)) == 1
 
 
+async def test_a_slow_bot_api_still_gets_the_answer(bot: RunningBot) -> None:
+    """A reply that takes longer than python-telegram-bot's 5 s default (a busy machine or
+    Telegram) is waited for, not dropped for an apology."""
+    api = bot.api
+    chat = bot.chat_with(ALICE)
+    api.delay_next("sendMessage", 6.0)
+    api.send(chat, ALICE, QUESTION)
+    [reply] = await api.wait_for_sent(chat.id, timeout=60)
+    assert "\n1. " in reply.text
+    assert [c.status for c in api.calls("sendMessage")] == [200]
+    assert len(api.sent(chat.id)) == 1
+
+
 async def test_error_handler_apologises_and_reports_without_internals(
     bot: RunningBot,
     news_index: Index,

@@ -299,6 +299,12 @@ class FakeBotApi:
             for _ in range(times):
                 self._world.failures[method.lower()].append(Failure(code, text, retry_after))
 
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next call of ``method`` is answered only after ``seconds`` (a slow network or
+        a busy Telegram), successfully unless a failure is injected too."""
+        with self._world.cond:
+            self._world.delays[method.lower()].append(seconds)
+
     def clear_failures(self) -> None:
         """Drop the injected failures not used yet: calls succeed again from now on."""
         with self._world.cond:

@@ -94,6 +94,9 @@ class BotApiMethods:
         name = method.lower()
         handler = self._by_name.get(name)
         failure = self.world.next_failure(name)
+        delay = self.world.next_delay(name)
+        if delay:
+            time.sleep(delay)  # this request's own server thread: other calls go on
         try:
             if handler is None:
                 raise ApiError(404, "Not Found")

@@ -42,6 +42,7 @@ class World:
         self.updates: list[JSON] = []  # queued, not yet confirmed by an offset
         self.calls: list[ApiCall] = []
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)  # lower-case method
+        self.delays: dict[str, deque[float]] = defaultdict(deque)  # seconds, lower-case method
         self.callback_answers: dict[str, JSON | None] = {}  # query id -> answer once given
         self.chat_actions: list[tuple[int, str, int | None]] = []  # chat, action, thread
         self.commands: dict[str, list[JSON]] = {}  # by scope_key
@@ -137,6 +138,12 @@ class World:
         with self.cond:
             queue = self.failures.get(method)
             return queue.popleft() if queue else None
+
+    def next_delay(self, method: str) -> float:
+        """Seconds the next call of ``method`` (lower-case) waits before it is handled."""
+        with self.cond:
+            queue = self.delays.get(method)
+            return queue.popleft() if queue else 0.0
 
     def close(self) -> None:
         """Shutting down: long polls return at once."""
