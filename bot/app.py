@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from bot.alerts.jobs import AlertJobs, AlertTimings
 from bot.answers import AnswerStore
-from bot.handlers import admin, callbacks, errors, info, questions, subscriptions
+from bot.handlers import admin, callbacks, errors, feeds, info, questions, subscriptions
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
@@ -60,6 +60,9 @@ PUBLIC_COMMANDS = [
 ADMIN_COMMANDS = [
     BotCommand("reindex", "Rebuild the index from all sources"),
     BotCommand("stats", "Index and bot statistics"),
+    BotCommand("feeds", "The polled feeds and their state"),
+    BotCommand("addfeed", "Add an RSS or Atom feed"),
+    BotCommand("rmfeed", "Stop polling a feed"),
 ]
 
 
@@ -155,6 +158,7 @@ def _add_handlers(application: BotApplication) -> None:
         ("whoami", info.whoami),  # a channel's id is what /subscribe <id> takes
     ):
         application.add_handler(CommandHandler(name, callback, filters=new_or_post))
+    _add_chat_control_handlers(application, new)
     application.add_handler(
         MessageHandler(
             text & filters.ChatType.PRIVATE & ~filters.COMMAND, questions.private_question
@@ -176,6 +180,16 @@ def _add_handlers(application: BotApplication) -> None:
     )
     application.add_handler(CallbackQueryHandler(callbacks.on_button))
     application.add_error_handler(errors.on_error)
+
+
+def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFilter) -> None:
+    """Feeds managed from Telegram (issue 17): registered before the catch-all handlers."""
+    for name, callback in (
+        ("feeds", feeds.list_feeds),
+        ("addfeed", feeds.add_feed),
+        ("rmfeed", feeds.remove_feed),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=new))
 
 
 async def _post_init(application: BotApplication) -> None:

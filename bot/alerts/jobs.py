@@ -78,10 +78,14 @@ class AlertJobs:
         first = self.first_run
         queue.run_repeating(send_alerts, interval=self.send_interval, first=first,
                             name="send alerts", data=self)
-        poller = self.alerts.poller
-        if poller is not None:
-            queue.run_repeating(poll_feeds, interval=poller.interval, first=first,
-                                name="poll feeds", data=self)
+        queue.run_repeating(poll_feeds, interval=self.alerts.poller.interval, first=first,
+                            name="poll feeds", data=self)
+
+    def poll_now(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Poll the due feeds once, now (a feed was just added), besides the timer."""
+        if application.job_queue is not None:
+            application.job_queue.run_once(poll_feeds, when=0, name="poll feeds now",
+                                           data=self)
 
 
 def _jobs(context: ContextTypes.DEFAULT_TYPE) -> AlertJobs:

@@ -48,7 +48,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     text = HELP_PRIVATE if private else HELP_GROUP
     user = update.effective_user
     if private and user is not None and user.id in get_state(context).admin_ids:
-        text += "\n\nAdmin: /reindex — rebuild the index; /stats — index and bot statistics"
+        text += ("\n\nAdmin: /reindex — rebuild the index; /stats — index and bot statistics; "
+                 "/feeds, /addfeed URL, /rmfeed N — the polled feeds")
     await message.reply_text(text, link_preview_options=NO_PREVIEW)
 
 
@@ -72,9 +73,9 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = get_state(context)
     stats = await asyncio.to_thread(state.index.sources)
     texts = render_sources(stats)
-    poller = state.alerts.poller if state.alerts else None
-    if poller is not None:  # the feeds by host only: URLs and errors are for /stats
-        lines = public_feed_lines(poller.statuses())
+    statuses = state.alerts.poller.statuses() if state.alerts else []
+    if statuses:  # the feeds by host only: URLs and errors are for /stats
+        lines = public_feed_lines(statuses)
         texts += pack_lines([f"<b>Feeds ({len(lines)})</b>", *(escape(ln) for ln in lines)])
     for text in texts:
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)

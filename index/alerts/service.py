@@ -25,7 +25,7 @@ class Alerts:
     subscriptions: Subscriptions
     outbox: Outbox
     matcher: AlertMatcher
-    poller: FeedPoller | None  # None when no feeds are configured
+    poller: FeedPoller  # NEWSBOT_FEEDS and the feeds added at run time (maybe none)
 
     @classmethod
     def open(cls, settings: IndexSettings, index: Index, *,
@@ -47,10 +47,8 @@ class Alerts:
                             settings.alert_story_overlap),
         )
         matcher = AlertMatcher(index, db, subscriptions, outbox, rules)
-        poller = None
-        if settings.feeds:
-            poller = FeedPoller(index, db, settings, interval=feed_interval,
-                                max_backoff=feed_max_backoff)
+        poller = FeedPoller(index, db, settings, interval=feed_interval,
+                            max_backoff=feed_max_backoff)
         return cls(db, subscriptions, outbox, matcher, poller)
 
     def match(self) -> MatchReport:
@@ -59,8 +57,6 @@ class Alerts:
 
     def poll_due(self) -> list[FeedPollResult]:
         """Poll the feeds that are due, matching after each one that brought articles."""
-        if self.poller is None:
-            return []
         return self.poller.poll_due(self.matcher.run)
 
     def close(self) -> None:
