@@ -94,8 +94,9 @@ def _add(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any)
         added = store.add(args.url, title=probe.title)
     except (FeedRejected, FeedStoreError) as exc:
         return _fail(f"not added: {exc}")
-    print(f"Added feed {added.number}: {probe.title} ({probe.entries} entries now); a running "
-          "bot polls it from its next feed poll.")
+    entries = f"{probe.entries} entr{'y' if probe.entries == 1 else 'ies'}"
+    print(f"Added feed {added.number}: {probe.title} ({entries} now); a running bot polls "
+          "it from its next feed poll.")
     return EXIT_OK
 
 
