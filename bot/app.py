@@ -21,14 +21,26 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.alerts.jobs import AlertJobs, AlertTimings
+from bot.allowlist import ChatAllowlist
 from bot.answers import AnswerStore
-from bot.handlers import admin, callbacks, errors, feeds, info, questions, subscriptions
+from bot.handlers import (
+    admin,
+    callbacks,
+    errors,
+    feeds,
+    gate,
+    info,
+    questions,
+    subscriptions,
+)
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
@@ -44,7 +56,8 @@ logger = logging.getLogger(__name__)
 # The builder's default type parameters (ExtBot, CallbackContext, dict data, JobQueue).
 BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY,
+                   Update.INLINE_QUERY, Update.MY_CHAT_MEMBER]
 RETRIES_ON_FLOOD = 3  # RetryAfter is honoured (sleep retry_after, then resend) this often
 
 PUBLIC_COMMANDS = [
@@ -128,6 +141,7 @@ def build_application(
         alerts=alerts,
         alert_jobs=AlertJobs.open(settings, alerts, timings),
         retention_first_run=retention_first_run,
+        allowlist=ChatAllowlist(settings.allowed_chats, settings.admin_ids),
     )
     _add_handlers(application)
     # httpx logs every request URL, token included, at INFO; APScheduler every job run.
@@ -183,7 +197,11 @@ def _add_handlers(application: BotApplication) -> None:
 
 
 def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFilter) -> None:
-    """Feeds managed from Telegram (issue 17): registered before the catch-all handlers."""
+    """Issue 17's handlers, registered before the catch-all ones: the allowlist first of
+    all (group -1), leaving chats the bot does not serve, and the feed commands."""
+    application.add_handler(TypeHandler(Update, gate.gate), group=-1)
+    application.add_handler(
+        ChatMemberHandler(gate.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     for name, callback in (
         ("feeds", feeds.list_feeds),
         ("addfeed", feeds.add_feed),
