@@ -34,6 +34,7 @@ from bot.answers import AnswerStore
 from bot.handlers import (
     admin,
     callbacks,
+    chat_settings,
     errors,
     feeds,
     gate,
@@ -67,6 +68,7 @@ PUBLIC_COMMANDS = [
     BotCommand("subscribe", "Alerts on a topic in this chat"),
     BotCommand("unsubscribe", "Stop alerts on a topic"),
     BotCommand("subscriptions", "This chat's alert topics"),
+    BotCommand("settings", "This chat's alert and answer settings"),
     BotCommand("whoami", "Your numeric user id and this chat's id"),
     BotCommand("help", "How to use this bot"),
 ]
@@ -198,7 +200,8 @@ def _add_handlers(application: BotApplication) -> None:
 
 def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFilter) -> None:
     """Issue 17's handlers, registered before the catch-all ones: the allowlist first of
-    all (group -1), leaving chats the bot does not serve, and the feed commands."""
+    all (group -1), leaving chats the bot does not serve, the feed commands, ``/settings``
+    and its buttons."""
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
     application.add_handler(
         ChatMemberHandler(gate.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -208,6 +211,10 @@ def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFil
         ("rmfeed", feeds.remove_feed),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
+    application.add_handler(CommandHandler(
+        "settings", chat_settings.show_settings, filters=new | filters.UpdateType.CHANNEL_POST))
+    application.add_handler(CallbackQueryHandler(chat_settings.on_settings_button,
+                                                 pattern=chat_settings.CALLBACK_PATTERN))
 
 
 async def _post_init(application: BotApplication) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from telegram.ext import Application, ContextTypes
 
 from bot.alerts.sender import AlertSender, DeliveryPolicy
+from bot.allowlist import ChatAllowlist
 from bot.settings import Settings
 from index.alerts import Alerts
 
@@ -60,7 +61,10 @@ class AlertJobs:
         )
         if timings.retry_base is not None:
             policy = replace(policy, retry_base=timings.retry_base)
-        sender = AlertSender(alerts.outbox, alerts.subscriptions, settings.admin_ids, policy)
+        sender = AlertSender(alerts.outbox, alerts.subscriptions, settings.admin_ids, policy,
+                             chat_settings=alerts.chat_settings,
+                             serves=ChatAllowlist(settings.allowed_chats,
+                                                  settings.admin_ids).allows_chat)
         send_interval = (timings.send_interval if timings.send_interval is not None
                          else settings.alert_send_interval)
         return cls(alerts, sender, send_interval, timings.first_run)

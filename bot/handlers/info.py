@@ -24,6 +24,7 @@ HELP_PRIVATE = (
     "/latest [topic] — the newest articles, optionally on a topic\n"
     "/sources — which outlets are indexed\n"
     "/subscribe <topic> — news alerts on a topic; /subscriptions, /unsubscribe <n>\n"
+    "/settings — alert digests, silent alerts, link previews, full articles\n"
     "/whoami — your numeric user id and this chat's id\n"
     "/help — this message"
 )
@@ -31,7 +32,8 @@ HELP_GROUP = (
     "Ask me about the news with /ask <question>, by mentioning me, or by replying to one "
     "of my messages. I answer with quotes from the articles and their sources.\n\n"
     "/latest [topic] — the newest articles\n/sources — which outlets are indexed\n"
-    "/subscribe <topic> — news alerts here (group admins); /subscriptions — the topics"
+    "/subscribe <topic> — news alerts here (group admins); /subscriptions — the topics\n"
+    "/settings — this group's alert and answer settings (group admins)"
 )
 
 

@@ -1,5 +1,6 @@
 """``Alerts``: the one entry to the alerts room — state database, subscriptions, outbox,
-matcher and feed poller, opened together over an ``Index``'s public API."""
+matcher, feed poller and per-chat settings, opened together over an ``Index``'s public
+API."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.alerts.chatsettings import ChatSettingsStore
 from index.alerts.feeds import FeedPoller, FeedPollResult
 from index.alerts.matcher import AlertMatcher, AlertRules, MatchReport
 from index.alerts.outbox import Outbox
@@ -26,6 +28,7 @@ class Alerts:
     outbox: Outbox
     matcher: AlertMatcher
     poller: FeedPoller  # NEWSBOT_FEEDS and the feeds added at run time (maybe none)
+    chat_settings: ChatSettingsStore
 
     @classmethod
     def open(cls, settings: IndexSettings, index: Index, *,
@@ -49,7 +52,7 @@ class Alerts:
         matcher = AlertMatcher(index, db, subscriptions, outbox, rules)
         poller = FeedPoller(index, db, settings, interval=feed_interval,
                             max_backoff=feed_max_backoff)
-        return cls(db, subscriptions, outbox, matcher, poller)
+        return cls(db, subscriptions, outbox, matcher, poller, ChatSettingsStore(db))
 
     def match(self) -> MatchReport:
         """Match every article stored since the last run (safe to call any time)."""
