@@ -23,6 +23,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -39,6 +40,7 @@ from bot.handlers import (
     feeds,
     gate,
     info,
+    inline,
     questions,
     subscriptions,
 )
@@ -201,7 +203,7 @@ def _add_handlers(application: BotApplication) -> None:
 def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFilter) -> None:
     """Issue 17's handlers, registered before the catch-all ones: the allowlist first of
     all (group -1), leaving chats the bot does not serve, the feed commands, ``/settings``
-    and its buttons."""
+    and its buttons, and inline mode."""
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
     application.add_handler(
         ChatMemberHandler(gate.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -215,6 +217,7 @@ def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFil
         "settings", chat_settings.show_settings, filters=new | filters.UpdateType.CHANNEL_POST))
     application.add_handler(CallbackQueryHandler(chat_settings.on_settings_button,
                                                  pattern=chat_settings.CALLBACK_PATTERN))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
 
 
 async def _post_init(application: BotApplication) -> None:
