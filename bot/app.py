@@ -21,14 +21,29 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.alerts.jobs import AlertJobs, AlertTimings
+from bot.allowlist import ChatAllowlist
 from bot.answers import AnswerStore
-from bot.handlers import admin, callbacks, errors, info, questions, subscriptions
+from bot.handlers import (
+    admin,
+    callbacks,
+    chat_settings,
+    errors,
+    feeds,
+    gate,
+    info,
+    inline,
+    questions,
+    subscriptions,
+)
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import install_log_redaction
@@ -44,7 +59,8 @@ logger = logging.getLogger(__name__)
 # The builder's default type parameters (ExtBot, CallbackContext, dict data, JobQueue).
 BotApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.CALLBACK_QUERY,
+                   Update.INLINE_QUERY, Update.MY_CHAT_MEMBER]
 RETRIES_ON_FLOOD = 3  # RetryAfter is honoured (sleep retry_after, then resend) this often
 # Seconds a Bot API call may take (python-telegram-bot's default is 5). A reply that times
 # out is lost to its reader, and the clock runs in our event loop: on a busy small machine
@@ -58,12 +74,16 @@ PUBLIC_COMMANDS = [
     BotCommand("subscribe", "Alerts on a topic in this chat"),
     BotCommand("unsubscribe", "Stop alerts on a topic"),
     BotCommand("subscriptions", "This chat's alert topics"),
+    BotCommand("settings", "This chat's alert and answer settings"),
     BotCommand("whoami", "Your numeric user id and this chat's id"),
     BotCommand("help", "How to use this bot"),
 ]
 ADMIN_COMMANDS = [
     BotCommand("reindex", "Rebuild the index from all sources"),
     BotCommand("stats", "Index and bot statistics"),
+    BotCommand("feeds", "The polled feeds and their state"),
+    BotCommand("addfeed", "Add an RSS or Atom feed"),
+    BotCommand("rmfeed", "Stop polling a feed"),
 ]
 
 
@@ -132,6 +152,7 @@ def build_application(
         alerts=alerts,
         alert_jobs=AlertJobs.open(settings, alerts, timings),
         retention_first_run=retention_first_run,
+        allowlist=ChatAllowlist(settings.allowed_chats, settings.admin_ids),
     )
     _add_handlers(application)
     # httpx logs every request URL, token included, at INFO; APScheduler every job run.
@@ -162,6 +183,7 @@ def _add_handlers(application: BotApplication) -> None:
         ("whoami", info.whoami),  # a channel's id is what /subscribe <id> takes
     ):
         application.add_handler(CommandHandler(name, callback, filters=new_or_post))
+    _add_chat_control_handlers(application, new)
     application.add_handler(
         MessageHandler(
             text & filters.ChatType.PRIVATE & ~filters.COMMAND, questions.private_question
@@ -183,6 +205,26 @@ def _add_handlers(application: BotApplication) -> None:
     )
     application.add_handler(CallbackQueryHandler(callbacks.on_button))
     application.add_error_handler(errors.on_error)
+
+
+def _add_chat_control_handlers(application: BotApplication, new: filters.BaseFilter) -> None:
+    """Issue 17's handlers, registered before the catch-all ones: the allowlist first of
+    all (group -1), leaving chats the bot does not serve, the feed commands, ``/settings``
+    and its buttons, and inline mode."""
+    application.add_handler(TypeHandler(Update, gate.gate), group=-1)
+    application.add_handler(
+        ChatMemberHandler(gate.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    for name, callback in (
+        ("feeds", feeds.list_feeds),
+        ("addfeed", feeds.add_feed),
+        ("rmfeed", feeds.remove_feed),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    application.add_handler(CommandHandler(
+        "settings", chat_settings.show_settings, filters=new | filters.UpdateType.CHANNEL_POST))
+    application.add_handler(CallbackQueryHandler(chat_settings.on_settings_button,
+                                                 pattern=chat_settings.CALLBACK_PATTERN))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
 
 
 async def _post_init(application: BotApplication) -> None:

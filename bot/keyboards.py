@@ -46,15 +46,17 @@ def parse_callback(data: str | None) -> ButtonRequest | None:
     return None
 
 
-def answer_keyboard(token: str, page: Page) -> InlineKeyboardMarkup | None:
-    """ "More results" (when citations remain) and "Full article N" for each one shown."""
+def answer_keyboard(token: str, page: Page, *,
+                    full_article: bool = True) -> InlineKeyboardMarkup | None:
+    """ "More results" (when citations remain) and "Full article N" for each one shown
+    (unless the chat turned those off: ``full_article=False``)."""
     rows: list[list[InlineKeyboardButton]] = []
     if page.has_more:
         rows.append(
             [InlineKeyboardButton("More results", callback_data=f"more:{token}:{page.end}")]
         )
     row: list[InlineKeyboardButton] = []
-    for number in range(page.start + 1, page.end + 1):
+    for number in range(page.start + 1, page.end + 1) if full_article else ():
         row.append(
             InlineKeyboardButton(f"Full article {number}", callback_data=f"art:{token}:{number}")
         )

@@ -25,10 +25,12 @@ TYPING_REFRESH_SECONDS = 4.5  # Telegram shows an action for about 5 s
 
 
 async def send_page(
-    message: Message, page: Page, token: str | None, *, quote: bool = True
+    message: Message, page: Page, token: str | None, *, quote: bool = True,
+    full_article: bool = True,
 ) -> list[Message]:
-    """Send each part of ``page``; the first quotes ``message``, the last carries buttons."""
-    markup = answer_keyboard(token, page) if token else None
+    """Send each part of ``page``; the first quotes ``message``, the last carries buttons
+    ("Full article" ones only with ``full_article``)."""
+    markup = answer_keyboard(token, page, full_article=full_article) if token else None
     sent: list[Message] = []
     last = len(page.messages) - 1
     for position, text in enumerate(page.messages):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
 from index.settings import IndexSettings, load_settings, split_list
@@ -26,6 +26,9 @@ class Settings(IndexSettings):
         description="Bot API base URL (the token is appended); point at a local server.",
     )
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_chats: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Chat ids the bot serves (the admins' private chats always); empty = all.")
     webhook_url: str | None = Field(None, description="Public HTTPS URL; unset = long polling.")
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
@@ -43,14 +46,16 @@ class Settings(IndexSettings):
         3, ge=1, description="More alerts than this for one chat within the window: a digest.")
     alert_digest_window: int = Field(600, ge=0, description="Seconds of the digest window.")
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "allowed_chats", mode="before")
     @classmethod
-    def _admin_list(cls, value: Any) -> Any:
+    def _id_list(cls, value: Any, info: ValidationInfo) -> Any:
         items = split_list(value)
+        what = "admin ids are numeric user ids" if info.field_name == "admin_ids" else \
+            "allowed chats are numeric chat ids (/whoami shows them)"
         if isinstance(items, list):
             for item in items:
-                if isinstance(item, str) and not item.lstrip("-").isdigit():
-                    raise ValueError(f"admin ids are numeric user ids, not {item!r}")
+                if isinstance(item, str) and not item.strip().lstrip("-").isdigit():
+                    raise ValueError(f"{what}, not {item!r}")
         return items
 
     @field_validator("telegram_token", "webhook_url", "webhook_secret", mode="before")

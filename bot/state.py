@@ -14,6 +14,7 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.alerts.jobs import AlertJobs
+from bot.allowlist import ChatAllowlist
 from bot.answers import AnswerStore
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
@@ -55,6 +56,7 @@ class BotState:
     alerts: Alerts | None = None  # subscriptions, feeds and the alert outbox
     alert_jobs: AlertJobs | None = None  # their delivery to Telegram, on the JobQueue
     retention_first_run: float = RETENTION_FIRST_RUN  # seconds after start (tests: less)
+    allowlist: ChatAllowlist = field(default_factory=lambda: ChatAllowlist((), ()))
 
     @property
     def admin_ids(self) -> frozenset[int]:

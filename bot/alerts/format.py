@@ -106,9 +106,10 @@ def feed_lines(statuses: Sequence[FeedStatus], now: float) -> list[str]:
             wait = max(0, round(feed.next_poll_at - now))
             error = truncate(feed.last_error or "unknown error", 200)
             lines.append(f"⚠️ {url} — failing ({feed.error_count}× in a row): {error}; "
-                         f"next try in {_ago(wait)}")
+                         f"next try in {short_duration(wait)}")
         elif feed.last_ok is not None:
-            lines.append(f"✅ {url} — ok, polled {_ago(round(now - feed.last_ok))} ago, "
+            ago = short_duration(round(now - feed.last_ok))
+            lines.append(f"✅ {url} — ok, polled {ago} ago, "
                          f"{feed.articles} articles")
         else:
             lines.append(f"⏳ {url} — not polled yet")
@@ -140,7 +141,8 @@ def feed_host(url: str) -> str:
     return truncate(host or "unknown host", 80)
 
 
-def _ago(seconds: int) -> str:
+def short_duration(seconds: int) -> str:
+    """``42 s``, ``7 min``, ``3 h``: how long ago, or how long until, at a glance."""
     if seconds < 90:
         return f"{seconds} s"
     if seconds < 5400:

@@ -24,6 +24,7 @@ from typing import Any
 from telegram.ext import Application, ContextTypes
 
 from bot.alerts.sender import AlertSender, DeliveryPolicy
+from bot.allowlist import ChatAllowlist
 from bot.settings import Settings
 from index.alerts import Alerts
 
@@ -60,7 +61,10 @@ class AlertJobs:
         )
         if timings.retry_base is not None:
             policy = replace(policy, retry_base=timings.retry_base)
-        sender = AlertSender(alerts.outbox, alerts.subscriptions, settings.admin_ids, policy)
+        sender = AlertSender(alerts.outbox, alerts.subscriptions, settings.admin_ids, policy,
+                             chat_settings=alerts.chat_settings,
+                             serves=ChatAllowlist(settings.allowed_chats,
+                                                  settings.admin_ids).allows_chat)
         send_interval = (timings.send_interval if timings.send_interval is not None
                          else settings.alert_send_interval)
         return cls(alerts, sender, send_interval, timings.first_run)
@@ -78,10 +82,14 @@ class AlertJobs:
         first = self.first_run
         queue.run_repeating(send_alerts, interval=self.send_interval, first=first,
                             name="send alerts", data=self)
-        poller = self.alerts.poller
-        if poller is not None:
-            queue.run_repeating(poll_feeds, interval=poller.interval, first=first,
-                                name="poll feeds", data=self)
+        queue.run_repeating(poll_feeds, interval=self.alerts.poller.interval, first=first,
+                            name="poll feeds", data=self)
+
+    def poll_now(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Poll the due feeds once, now (a feed was just added), besides the timer."""
+        if application.job_queue is not None:
+            application.job_queue.run_once(poll_feeds, when=0, name="poll feeds now",
+                                           data=self)
 
 
 def _jobs(context: ContextTypes.DEFAULT_TYPE) -> AlertJobs:

@@ -9,7 +9,9 @@ it gets there:
 * Per-chat pace: at most ``chat_rate`` messages a minute, counted from the outbox itself
   (so a restart does not reset it). A chat over its budget waits; others are not held up.
 * Bursts: more than ``digest_after`` alerts for a chat within ``digest_window`` seconds
-  arrive as one digest message instead of many.
+  arrive as one digest message instead of many (unless the chat turned digests off).
+* Per-chat settings (``/settings``): silent alerts, link previews, and delivery into the
+  forum topic each subscription was made in (a digest per topic).
 * ``RetryAfter`` (after the rate limiter's own retries) postpones the chat's alerts by what
   Telegram asked; network errors and 5xx are retried with exponential backoff; a 400 fails
   the alert; a 403 means the bot was removed: the chat's subscriptions are paused, its
@@ -31,6 +33,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.alerts.format import render_alert, render_digest
 from bot.replies import NO_PREVIEW
+from index.alerts.chatsettings import ChatSettings, ChatSettingsStore
 from index.alerts.outbox import Alert, Outbox
 from index.alerts.subscriptions import Subscriptions
 
@@ -58,10 +61,14 @@ class AlertSender:
         admin_ids: Iterable[int],
         policy: DeliveryPolicy,
         *,
+        chat_settings: ChatSettingsStore | None = None,
+        serves: Callable[[int], bool] = lambda chat_id: True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._outbox = outbox
         self._subscriptions = subscriptions
+        self._chat_settings = chat_settings
+        self._serves = serves
         self._admin_ids = sorted(admin_ids)
         self.policy = policy
         self._clock = clock
@@ -84,30 +91,48 @@ class AlertSender:
             return sent
 
     async def _deliver_chat(self, bot: Bot, chat_id: int, alerts: list[Alert]) -> int:
+        if not self._serves(chat_id):  # NEWSBOT_ALLOWED_CHATS no longer lists it
+            dropped = self._outbox.drop_chat(chat_id, "chat not in NEWSBOT_ALLOWED_CHATS")
+            logger.warning("dropped %d alert(s) for chat %s: not in NEWSBOT_ALLOWED_CHATS",
+                           dropped, chat_id)
+            return 0
         now = self._clock()
         policy = self.policy
         budget = policy.chat_rate - self._outbox.messages_since(chat_id, now - 60)
         if budget <= 0:
             return 0
+        options = (self._chat_settings.get(chat_id) if self._chat_settings is not None
+                   else ChatSettings())
         recent = self._outbox.alerts_since(chat_id, now - policy.digest_window)
-        by_id = {a.id: a for a in alerts}
-        if len(alerts) > 1 and len(alerts) + recent > policy.digest_after:
-            batches = [(text, [by_id[i] for i in ids]) for text, ids in render_digest(alerts)]
-        else:
-            batches = [(render_alert(a), [a]) for a in alerts]
+        threads = self._subscriptions.threads(chat_id) if options.forum_topic else {}
+        batches: list[tuple[str, list[Alert], int | None]] = []
+        for thread, group in groupby(
+                sorted(alerts, key=lambda a: (_thread_key(threads, a), a.id)),
+                key=lambda a: _thread_key(threads, a)):
+            part = list(group)
+            by_id = {a.id: a for a in part}
+            thread_id = thread or None
+            if options.digest and len(part) > 1 and len(alerts) + recent > policy.digest_after:
+                batches += [(text, [by_id[i] for i in ids], thread_id)
+                            for text, ids in render_digest(part)]
+            else:
+                batches += [(render_alert(a), [a], thread_id) for a in part]
         sent = 0
-        for text, batch in batches[:budget]:
-            if not await self._send(bot, chat_id, text, batch):
+        for text, batch, thread_id in batches[:budget]:
+            if not await self._send(bot, chat_id, text, batch, thread_id, options):
                 break  # the chat is unreachable or must wait: leave the rest for later
             sent += 1
         return sent
 
-    async def _send(self, bot: Bot, chat_id: int, text: str, batch: Sequence[Alert]) -> bool:
+    async def _send(self, bot: Bot, chat_id: int, text: str, batch: Sequence[Alert],
+                    thread_id: int | None, options: ChatSettings) -> bool:
         """One message; True when Telegram accepted it (and its alerts are marked sent)."""
         ids = [a.id for a in batch]
         try:
-            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                             link_preview_options=NO_PREVIEW)
+            message = await bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id,
+                disable_notification=options.silent,
+                link_preview_options=None if options.previews else NO_PREVIEW)
         except Forbidden as exc:
             await self._chat_gone(bot, chat_id, str(exc))
             return False
@@ -120,6 +145,8 @@ class AlertSender:
         except ChatMigrated as exc:  # a group became a supergroup: follow it, send next time
             self._subscriptions.move_chat(chat_id, exc.new_chat_id)
             self._outbox.move_chat(chat_id, exc.new_chat_id)
+            if self._chat_settings is not None:
+                self._chat_settings.move_chat(chat_id, exc.new_chat_id)
             return False
         except BadRequest as exc:  # the message or chat is wrong: retrying cannot help
             logger.warning("alert(s) %s to chat %s rejected: %s", list(ids), chat_id, exc)
@@ -156,3 +183,10 @@ class AlertSender:
                 await bot.send_message(admin_id, text)
             except TelegramError as exc:
                 logger.info("could not tell admin %s: %s", admin_id, exc)
+
+
+def _thread_key(threads: dict[int, int | None], alert: Alert) -> int:
+    """The forum topic an alert goes to (0: the chat itself), for sorting and grouping."""
+    if alert.subscription_id is None:
+        return 0
+    return threads.get(alert.subscription_id) or 0

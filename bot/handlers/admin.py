@@ -29,7 +29,7 @@ STOPPED = ("Rebuild stopped: the bot is shutting down. The previous index is sti
            "serving; run /reindex again after the restart.")
 
 
-def _is_admin(update: Update, state: BotState) -> bool:
+def is_bot_admin(update: Update, state: BotState) -> bool:
     """A bot admin, by numeric id; never a message posted on behalf of a chat (channel
     posts, "send as channel", anonymous admins): there ``from`` is a placeholder Telegram
     fills in, and a forged one must not pass."""
@@ -57,12 +57,12 @@ async def _refuse(update: Update, command: str) -> None:
         )
 
 
-async def _admin_message(update: Update, state: BotState, command: str) -> Message | None:
+async def admin_message(update: Update, state: BotState, command: str) -> Message | None:
     """The command's message when an admin sent it; None after refusing anyone else."""
     message = update.effective_message
     if message is None:
         return None
-    if not _is_admin(update, state):
+    if not is_bot_admin(update, state):
         await _refuse(update, command)
         return None
     return message
@@ -71,7 +71,7 @@ async def _admin_message(update: Update, state: BotState, command: str) -> Messa
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start a rebuild in a worker thread; the status message is edited as it runs."""
     state = get_state(context)
-    message = await _admin_message(update, state, "reindex")
+    message = await admin_message(update, state, "reindex")
     if message is None:
         return
     if state.rebuild is not None:
@@ -197,7 +197,7 @@ def _duration(seconds: float) -> str:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = get_state(context)
-    message = await _admin_message(update, state, "stats")
+    message = await admin_message(update, state, "stats")
     if message is None:
         return
     index_stats = await asyncio.to_thread(state.index.stats)
@@ -235,8 +235,8 @@ def alert_stats_lines(state: BotState) -> list[str]:
         f"Alerts: {outbox.get('pending', 0)} pending, {outbox.get('sent', 0)} sent, "
         f"{outbox.get('failed', 0) + outbox.get('dropped', 0)} failed or dropped",
     ]
-    if alerts.poller is not None:
-        statuses = alerts.poller.statuses()
+    statuses = alerts.poller.statuses()
+    if statuses:
         failing = [f for f in statuses if f.failing]
         lines.append(f"Feeds: {len(statuses)} ({len(failing)} failing)")
         lines += feed_lines(failing, time.time())

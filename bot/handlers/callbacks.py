@@ -12,6 +12,7 @@ import logging
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.chatprefs import FULL_ARTICLE_OFF, shows_full_article
 from bot.format import render_answer, render_article
 from bot.handlers.limits import within_limit
 from bot.keyboards import FullArticle, MoreResults, parse_callback
@@ -46,11 +47,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         page = render_answer(
             answer, start=request.start, count=state.settings.citations_per_message
         )
-        await send_page(message, page, request.token, quote=False)
+        await send_page(message, page, request.token, quote=False,
+                        full_article=shows_full_article(state, message.chat_id))
         return
     assert isinstance(request, FullArticle)
     if not 1 <= request.number <= len(answer.citations):
         await query.answer(EXPIRED)
+        return
+    if not shows_full_article(state, message.chat_id):  # turned off after it was sent
+        await query.answer(FULL_ARTICLE_OFF)
         return
     await query.answer()
     await _send_article(message, answer.citations[request.number - 1].article)

@@ -24,6 +24,7 @@ HELP_PRIVATE = (
     "/latest [topic] — the newest articles, optionally on a topic\n"
     "/sources — which outlets are indexed\n"
     "/subscribe <topic> — news alerts on a topic; /subscriptions, /unsubscribe <n>\n"
+    "/settings — alert digests, silent alerts, link previews, full articles\n"
     "/whoami — your numeric user id and this chat's id\n"
     "/help — this message"
 )
@@ -31,7 +32,8 @@ HELP_GROUP = (
     "Ask me about the news with /ask <question>, by mentioning me, or by replying to one "
     "of my messages. I answer with quotes from the articles and their sources.\n\n"
     "/latest [topic] — the newest articles\n/sources — which outlets are indexed\n"
-    "/subscribe <topic> — news alerts here (group admins); /subscriptions — the topics"
+    "/subscribe <topic> — news alerts here (group admins); /subscriptions — the topics\n"
+    "/settings — this group's alert and answer settings (group admins)"
 )
 
 
@@ -48,7 +50,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     text = HELP_PRIVATE if private else HELP_GROUP
     user = update.effective_user
     if private and user is not None and user.id in get_state(context).admin_ids:
-        text += "\n\nAdmin: /reindex — rebuild the index; /stats — index and bot statistics"
+        text += ("\n\nAdmin: /reindex — rebuild the index; /stats — index and bot statistics; "
+                 "/feeds, /addfeed URL, /rmfeed N — the polled feeds")
     await message.reply_text(text, link_preview_options=NO_PREVIEW)
 
 
@@ -72,9 +75,9 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = get_state(context)
     stats = await asyncio.to_thread(state.index.sources)
     texts = render_sources(stats)
-    poller = state.alerts.poller if state.alerts else None
-    if poller is not None:  # the feeds by host only: URLs and errors are for /stats
-        lines = public_feed_lines(poller.statuses())
+    statuses = state.alerts.poller.statuses() if state.alerts else []
+    if statuses:  # the feeds by host only: URLs and errors are for /stats
+        lines = public_feed_lines(statuses)
         texts += pack_lines([f"<b>Feeds ({len(lines)})</b>", *(escape(ln) for ln in lines)])
     for text in texts:
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)

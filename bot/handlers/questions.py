@@ -16,6 +16,7 @@ import time
 from telegram import Message, MessageEntity, Update
 from telegram.ext import ContextTypes
 
+from bot.chatprefs import shows_full_article
 from bot.format import render_answer
 from bot.handlers.limits import within_limit
 from bot.replies import reply_plain, send_page, typing
@@ -102,4 +103,5 @@ async def answer_question(
         state.metrics.record_answer(time.perf_counter() - started)
     token = state.answers.put(answer) if answer.found and answer.citations else None
     page = render_answer(answer, count=state.settings.citations_per_message)
-    await send_page(message, page, token)
+    await send_page(message, page, token,
+                    full_article=shows_full_article(state, message.chat_id))

@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 SUBSCRIBE_USAGE = (
     "Get news alerts on a topic in this chat: /subscribe Pakistan e-commerce\n"
-    'Put a phrase in quotes to require it: /subscribe "State Bank" interest rate'
+    'Put a phrase in quotes to require it: /subscribe "State Bank" interest rate\n'
+    "Put a minus before a word to exclude it: /subscribe oil prices -cricket"
 )
 UNSUBSCRIBE_USAGE = "Stop a subscription by its number or topic: /unsubscribe 2"
 ADMINS_ONLY = "Only this group's admins can change its subscriptions."
@@ -67,7 +68,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         subscription, resumed = services.subscriptions.add(
             target.chat_id, target.rest, chat_title=target.title,
-            created_by=user.id if user else None)
+            created_by=user.id if user else None,
+            thread_id=message.message_thread_id if message.is_topic_message and
+            not target.elsewhere else None)
     except (SubscriptionError, TopicError) as exc:
         await reply_plain(message, _sentence(str(exc)))
         return
@@ -156,7 +159,7 @@ async def _target(update: Update, context: ContextTypes.DEFAULT_TYPE, state: Bot
                                        "channel itself.")
             return None
         return await _named_chat(context, message, first, after)
-    if change and not await _may_change_group(update, context, state, chat):
+    if change and not await may_change_group(update, context, state, chat):
         logger.warning("refused /%s in chat %s from user %s (not an admin)",
                        _command(message), chat.id, user.id if user else "?")
         await reply_plain(message, ADMINS_ONLY)
@@ -180,7 +183,7 @@ async def _named_chat(context: ContextTypes.DEFAULT_TYPE, message: Message, ref:
     return Target(chat.id, title, rest, elsewhere=True)
 
 
-async def _may_change_group(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def may_change_group(update: Update, context: ContextTypes.DEFAULT_TYPE,
                             state: BotState, chat: Chat) -> bool:
     message, user = update.effective_message, update.effective_user
     if message is not None and message.sender_chat is not None:
@@ -220,6 +223,9 @@ def _subscribed_text(subscription: Subscription, target: Target, resumed: int) -
     if topic.phrases:
         lines.append("Only articles containing " + " and ".join(f"“{p}”" for p in topic.phrases)
                      + " match.")
+    if topic.excluded:
+        lines.append("Articles containing " + " or ".join(f"“{w}”" for w in topic.excluded)
+                     + " never match.")
     if resumed:
         lines.append(f"{resumed} paused subscription(s) of this chat are active again.")
     return "\n".join(lines)
@@ -232,7 +238,9 @@ def _listing(subscriptions: list[Subscription], target: Target) -> str:
     lines = [f"Subscriptions of {target.where}:"]
     for number, subscription in enumerate(subscriptions, 1):
         paused = "" if subscription.active else " (paused: the bot could not post here)"
-        lines.append(f"{number}. {subscription.topic_text}{paused}")
+        excluded = subscription.topic.excluded
+        without = f" — excluding {', '.join(excluded)}" if excluded else ""
+        lines.append(f"{number}. {subscription.topic_text}{without}{paused}")
     return "\n".join(lines)
 
 

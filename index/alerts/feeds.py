@@ -1,5 +1,9 @@
 """Polling RSS/Atom feeds on a schedule, with per-feed state in the state database.
 
+The feeds are ``NEWSBOT_FEEDS`` plus those added at run time (``index.alerts.feedstore``),
+read afresh at every poll: an added feed is polled from the next tick, a removed one no
+longer.
+
 Each poll is a conditional GET (the ETag and Last-Modified of the last good response), so
 an unchanged feed costs one 304 and nothing is parsed or ingested. New entries go through
 the same ingest pipeline as everything else (dedup included). A feed whose entries carry
@@ -17,6 +21,7 @@ feed again rather than skipping its new entries.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from index.alerts.feedstore import FeedStore
 from index.alerts.statedb import StateDB
 from index.api import Index
 from index.fetch import FetchError, FetchRefused, FetchResult, fetch
@@ -127,13 +133,19 @@ class FeedPoller:
     ) -> None:
         self.index = index
         self.settings = settings
-        self.urls = list(dict.fromkeys(settings.feeds))
+        self.store = FeedStore(db, settings.feeds)
         self.interval = float(interval if interval is not None else settings.feed_interval)
         self.max_backoff = max(self.interval, float(
             max_backoff if max_backoff is not None else settings.feed_max_backoff))
         self.state = FeedState(db)
         self._clock = clock
-        self.state.sync(self.urls)
+        self._polling = threading.Lock()  # one poll at a time (the timer, a poll-now)
+        self.state.sync(self.store.configured)
+
+    @property
+    def urls(self) -> list[str]:
+        """The feeds polled now: ``NEWSBOT_FEEDS`` and those added at run time."""
+        return self.store.urls()
 
     def statuses(self) -> list[FeedStatus]:
         return self.state.statuses(self.urls)
@@ -145,6 +157,10 @@ class FeedPoller:
     def poll_due(self, on_ingested: Callable[[], object] | None = None) -> list[FeedPollResult]:
         """Poll every feed that is due; ``on_ingested`` runs after each feed that brought
         new articles (e.g. to match alerts at once rather than after the slowest feed)."""
+        with self._polling:
+            return self._poll_due(on_ingested)
+
+    def _poll_due(self, on_ingested: Callable[[], object] | None) -> list[FeedPollResult]:
         now = self._clock()
         due = [f for f in self.statuses()
                if f.next_poll_at <= now + DUE_SLACK * self.interval]

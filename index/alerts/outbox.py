@@ -25,7 +25,7 @@ from index.alerts.statedb import StateDB
 
 _OPEN = "('pending', 'sending')"  # not yet delivered, failed or dropped
 _COLUMNS = ("id, chat_id, story_id, topic, headline, quote, source, url, published, score, "
-            "created_at, attempts")
+            "created_at, attempts, subscription_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ class Alert:
     score: float
     created_at: float
     attempts: int
+    subscription_id: int | None = None  # the topic it matched (its forum topic, if any)
 
 
 @dataclass(frozen=True, slots=True)

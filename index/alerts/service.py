@@ -1,5 +1,6 @@
 """``Alerts``: the one entry to the alerts room — state database, subscriptions, outbox,
-matcher and feed poller, opened together over an ``Index``'s public API."""
+matcher, feed poller and per-chat settings, opened together over an ``Index``'s public
+API."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.alerts.chatsettings import ChatSettingsStore
 from index.alerts.feeds import FeedPoller, FeedPollResult
 from index.alerts.matcher import AlertMatcher, AlertRules, MatchReport
 from index.alerts.outbox import Outbox
@@ -25,7 +27,8 @@ class Alerts:
     subscriptions: Subscriptions
     outbox: Outbox
     matcher: AlertMatcher
-    poller: FeedPoller | None  # None when no feeds are configured
+    poller: FeedPoller  # NEWSBOT_FEEDS and the feeds added at run time (maybe none)
+    chat_settings: ChatSettingsStore
 
     @classmethod
     def open(cls, settings: IndexSettings, index: Index, *,
@@ -47,11 +50,9 @@ class Alerts:
                             settings.alert_story_overlap),
         )
         matcher = AlertMatcher(index, db, subscriptions, outbox, rules)
-        poller = None
-        if settings.feeds:
-            poller = FeedPoller(index, db, settings, interval=feed_interval,
-                                max_backoff=feed_max_backoff)
-        return cls(db, subscriptions, outbox, matcher, poller)
+        poller = FeedPoller(index, db, settings, interval=feed_interval,
+                            max_backoff=feed_max_backoff)
+        return cls(db, subscriptions, outbox, matcher, poller, ChatSettingsStore(db))
 
     def match(self) -> MatchReport:
         """Match every article stored since the last run (safe to call any time)."""
@@ -59,8 +60,6 @@ class Alerts:
 
     def poll_due(self) -> list[FeedPollResult]:
         """Poll the feeds that are due, matching after each one that brought articles."""
-        if self.poller is None:
-            return []
         return self.poller.poll_due(self.matcher.run)
 
     def close(self) -> None:

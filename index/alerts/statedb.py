@@ -1,5 +1,6 @@
 """``data_dir/state.sqlite``: what must outlive the index — subscriptions, the alert
-outbox, story ids, processed-article markers and feed poll state.
+outbox, story ids, processed-article markers, feed poll state, the feeds added at run time
+and per-chat settings.
 
 Why a file of its own: the index lives in generations, and a rebuild writes a new
 generation database and deletes the old one. Copying subscriptions and pending alerts
@@ -84,6 +85,28 @@ STATE_MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
     CREATE INDEX outbox_chat_sent ON outbox (chat_id, sent_at);
+    """,
+    # 2: feeds added from Telegram or the CLI (index.alerts.feedstore), per-chat settings
+    # (index.alerts.chatsettings) and the forum topic a subscription was made in.
+    """
+    CREATE TABLE added_feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        added_at REAL NOT NULL,            -- unix seconds
+        added_by INTEGER                   -- a Telegram user id, NULL from the CLI
+    );
+    CREATE TABLE chat_settings (
+        chat_id INTEGER PRIMARY KEY,
+        digest INTEGER NOT NULL DEFAULT 1,       -- bursts of alerts as one message
+        silent INTEGER NOT NULL DEFAULT 0,       -- alerts without a notification sound
+        previews INTEGER NOT NULL DEFAULT 0,     -- link previews under alerts
+        full_article INTEGER NOT NULL DEFAULT 1, -- "Full article" buttons under answers
+        forum_topic INTEGER NOT NULL DEFAULT 1,  -- alerts into the topic of /subscribe
+        updated_at REAL NOT NULL,
+        updated_by INTEGER
+    );
+    ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER;
     """,
 ]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from index.alerts.statedb import StateDB
 from index.alerts.topics import Topic, parse_topic
 
-_COLUMNS = "id, chat_id, chat_title, topic, created_at, active"
+_COLUMNS = "id, chat_id, chat_title, topic, created_at, active, thread_id"
 
 
 class SubscriptionError(ValueError):
@@ -32,6 +32,7 @@ class Subscription:
     topic_text: str
     created_at: float  # unix seconds
     active: bool
+    thread_id: int | None = None  # the forum topic /subscribe was sent in
 
     @property
     def topic(self) -> Topic:
@@ -53,7 +54,7 @@ class Subscriptions:
 
     def add(
         self, chat_id: int, topic_text: str, *, chat_title: str | None = None,
-        created_by: int | None = None,
+        created_by: int | None = None, thread_id: int | None = None,
     ) -> tuple[Subscription, int]:
         """Subscribe ``chat_id`` to a topic; returns it and how many of the chat's paused
         subscriptions were re-activated (the bot can reach the chat again)."""
@@ -76,9 +77,9 @@ class Subscriptions:
                     f"This chat already has {count} subscriptions, the most allowed; "
                     "/unsubscribe one first.")
             cur.execute(
-                "INSERT INTO subscriptions (chat_id, chat_title, topic, created_at, created_by) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (chat_id, chat_title, topic.text, self._clock(), created_by))
+                "INSERT INTO subscriptions (chat_id, chat_title, topic, created_at, created_by, "
+                "thread_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, chat_title, topic.text, self._clock(), created_by, thread_id))
             row = cur.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE id = ?",
                               (cur.lastrowid,)).fetchone()
         return _subscription(row), resumed
@@ -112,6 +113,11 @@ class Subscriptions:
             f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 ORDER BY id")
         return [_subscription(r) for r in rows]
 
+    def threads(self, chat_id: int) -> dict[int, int | None]:
+        """Subscription id → the forum topic it was made in (None: the chat itself)."""
+        return dict(self._db.query(
+            "SELECT id, thread_id FROM subscriptions WHERE chat_id = ?", (chat_id,)))
+
     def disable_chat(self, chat_id: int) -> int:
         """Pause every subscription of a chat the bot can no longer post in."""
         return self._db.execute(
@@ -130,4 +136,4 @@ class Subscriptions:
 
 
 def _subscription(row: tuple) -> Subscription:
-    return Subscription(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+    return Subscription(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])

@@ -2,7 +2,8 @@
 
 A topic such as ``"State Bank" interest rate`` means: an article must contain the exact
 phrase "State Bank" (case and spacing ignored) *and* be about "State Bank interest rate" by
-meaning. Meaning is the cosine between the topic's embedding and the article's chunk
+meaning. A word after a minus (``oil prices -cricket``, or ``-"premier league"``) excludes:
+an article containing it never matches, and it is not part of the meaning. Meaning is the cosine between the topic's embedding and the article's chunk
 vectors, taking the best chunk, so a long article that covers the topic in one paragraph
 still matches. The threshold is calibrated on real articles (docs/alerts.md).
 """
@@ -21,6 +22,9 @@ from index.embed import Embedder
 MAX_TOPIC_CHARS = 200
 _PHRASE = re.compile(r"[\"“”„«»]([^\"“”„«»]+)[\"“”„«»]")
 _QUOTES = re.compile(r"[\"“”„«»]")
+# "-cricket" or -"premier league" at the start of a word: articles containing it never match.
+_EXCLUDED = re.compile(
+    r"(?<!\S)-(?:[\"“”„«»]([^\"“”„«»]+)[\"“”„«»][.,;:!?]*|([^\s\"“”„«»-]\S*))")
 
 
 class TopicError(ValueError):
@@ -35,10 +39,12 @@ class Topic:
     text: str
     phrases: tuple[str, ...]
     meaning: str
+    excluded: tuple[str, ...] = ()  # words or phrases an article must not contain
 
     def accepts_text(self, text: str) -> bool:
-        """True when every required phrase occurs in ``text``."""
-        return all(contains_phrase(text, phrase) for phrase in self.phrases)
+        """True when every required phrase occurs in ``text`` and no excluded one does."""
+        return (all(contains_phrase(text, phrase) for phrase in self.phrases)
+                and not any(contains_phrase(text, word) for word in self.excluded))
 
 
 def parse_topic(text: str) -> Topic:
@@ -49,13 +55,18 @@ def parse_topic(text: str) -> Topic:
         raise TopicError("the topic is empty")
     if len(cleaned) > MAX_TOPIC_CHARS:
         raise TopicError(f"the topic is longer than {MAX_TOPIC_CHARS} characters")
+    excluded = tuple(dict.fromkeys(
+        word for word in (" ".join((quoted or bare).strip(".,;:!?").split())
+                          for quoted, bare in _EXCLUDED.findall(cleaned)) if word))
+    wanted = _EXCLUDED.sub(" ", cleaned)
     phrases = tuple(
-        dict.fromkeys(" ".join(p.split()) for p in _PHRASE.findall(cleaned) if p.strip())
+        dict.fromkeys(" ".join(p.split()) for p in _PHRASE.findall(wanted) if p.strip())
     )
-    meaning = " ".join(_QUOTES.sub(" ", cleaned).split())
+    meaning = " ".join(_QUOTES.sub(" ", wanted).split())
     if not any(ch.isalnum() for ch in meaning):
-        raise TopicError("the topic has no words")
-    return Topic(cleaned, phrases, meaning)
+        raise TopicError("the topic has no words" + (" besides the excluded ones"
+                                                      if excluded else ""))
+    return Topic(cleaned, phrases, meaning, excluded)
 
 
 def contains_phrase(text: str, phrase: str) -> bool:

@@ -92,6 +92,12 @@ def load_feed(data: bytes, origin: str, *, fallback_source: str) -> Iterator[Loa
         yield _entry_article(entry, n, origin, source)
 
 
+def feed_title(data: bytes) -> str:
+    """The feed's own title as plain text ("" when it has none or does not parse)."""
+    parsed = feedparser.parse(clean_feed_bytes(data))
+    return _plain(parsed.get("feed", {}).get("title_detail"), parsed.get("feed", {}))
+
+
 def _entry_article(entry: Any, n: int, origin: str, source: str) -> Article:
     link = (entry.get("link") or "").strip() or None
     if canonical_url(link) is None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from tests.e2e.fakeapi.methods import BotApiMethods
+from tests.e2e.fakeapi.methods import BotApiMethods, member_json
 from tests.e2e.fakeapi.records import (
     ANONYMOUS,
     JSON,
@@ -275,6 +275,44 @@ class FakeBotApi:
             world.callback_answers[query_id] = None
             world.push({"callback_query": query})
             return query_id
+
+    def add_bot_to(self, chat: Chat, by: User, status: str = "member") -> JSON:
+        """``by`` adds the bot to a group or channel (``status``: "member", or
+        "administrator" for a channel): a ``my_chat_member`` update."""
+        world = self._world
+        with world.cond:
+            world.chats.setdefault(chat.id, chat)
+            world.left.discard(chat.id)
+            change = {
+                "chat": chat.as_dict(),
+                "from": by.as_dict(),
+                "date": int(time.time()),
+                "old_chat_member": member_json("left", self.bot.as_dict()),
+                "new_chat_member": member_json(status, self.bot.as_dict()),
+            }
+            world.push({"my_chat_member": change})
+            return copy.deepcopy(change)
+
+    def inline_query(self, user: User, query: str, chat_type: str = "sender") -> str:
+        """``@bot query`` typed by ``user`` in some chat; returns the inline query id."""
+        world = self._world
+        with world.cond:
+            query_id = world.next_callback_id()
+            world.inline_answers[query_id] = None
+            world.push({"inline_query": {"id": query_id, "from": user.as_dict(),
+                                         "query": query, "offset": "",
+                                         "chat_type": chat_type}})
+            return query_id
+
+    def inline_answer(self, query_id: str) -> JSON | None:
+        """What ``answerInlineQuery`` gave for the query (``results`` and the options), or
+        None while it is unanswered."""
+        with self._world.cond:
+            return copy.deepcopy(self._world.inline_answers.get(query_id))
+
+    def has_left(self, chat_id: int) -> bool:
+        with self._world.cond:
+            return chat_id in self._world.left
 
     # ------------------------------------------------------------------ injected failures
     def fail_next(

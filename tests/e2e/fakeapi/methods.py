@@ -7,6 +7,7 @@ every call."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 from collections.abc import Callable
@@ -80,6 +81,8 @@ class BotApiMethods:
             "answerCallbackQuery": self.answer_callback_query,
             "getChat": self.get_chat,
             "getChatMember": self.get_chat_member,
+            "leaveChat": self.leave_chat,
+            "answerInlineQuery": self.answer_inline_query,
         }
         self._by_name = {name.lower(): method for name, method in methods.items()}
 
@@ -366,30 +369,46 @@ class BotApiMethods:
             if user_id == self.bot.id
             else {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
         )
-        member: JSON = {"status": status, "user": user}
-        if status == "creator":
-            member["is_anonymous"] = False
-        elif status == "administrator":
-            member.update(
-                can_be_edited=False,
-                is_anonymous=False,
-                can_manage_chat=True,
-                can_delete_messages=True,
-                can_manage_video_chats=True,
-                can_restrict_members=True,
-                can_promote_members=False,
-                can_change_info=True,
-                can_invite_users=True,
-                can_post_stories=False,
-                can_edit_stories=False,
-                can_delete_stories=False,
-                can_post_messages=True,
-            )
-        elif status == "restricted":
-            raise bad_request("restricted members are not modelled by the fake server")
-        elif status == "kicked":
-            member["until_date"] = 0
-        return member
+        return member_json(status, user)
+
+    # ------------------------------------------------------------------ leaving, inline mode
+    def leave_chat(self, params: JSON) -> bool:
+        with self.world.cond:
+            chat = self._chat(params.get("chat_id"), for_sending=False)
+            if chat.type == "private":
+                raise bad_request("chat member status can't be changed in private chats")
+            self.world.left.add(chat.id)
+        return True
+
+    def answer_inline_query(self, params: JSON) -> bool:
+        """Checks what Telegram checks of the results the fake's tests need: at most 50,
+        unique ids of 1-64 bytes, articles with a title and message text that parses."""
+        query_id = str(params.get("inline_query_id", ""))
+        results = params.get("results")
+        if isinstance(results, str):
+            results = json.loads(results)
+        if not isinstance(results, list) or len(results) > 50:
+            raise bad_request("RESULTS_TOO_MUCH" if isinstance(results, list)
+                              else "results must be an array")
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or not all(1 <= len(i.encode()) <= 64 for i in ids):
+            raise bad_request("RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") != "article" or not str(result.get("title", "")).strip():
+                raise bad_request("RESULT_TYPE_INVALID")
+            content = result.get("input_message_content") or {}
+            if not isinstance(content.get("message_text"), str):
+                raise bad_request("MESSAGE_EMPTY")
+            parse_text(content["message_text"], content.get("parse_mode"))
+            _check_markup(result.get("reply_markup"))
+        with self.world.cond:
+            answers = self.world.inline_answers
+            if query_id not in answers or answers[query_id] is not None:
+                raise bad_request(
+                    "query is too old and response timeout expired or query ID is invalid")
+            answers[query_id] = {key: value for key, value in params.items()
+                                 if key != "inline_query_id"} | {"results": results}
+        return True
 
     # ------------------------------------------------------------------ parameter checks
     def _chat(self, chat_id: Any, *, for_sending: bool = True) -> Chat:
@@ -406,6 +425,8 @@ class BotApiMethods:
             raise bad_request("chat not found")
         if for_sending and chat.id in self.world.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if for_sending and chat.id in self.world.left:
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         return chat
 
     def _thread_id(self, chat: Chat, params: JSON) -> int | None:
@@ -467,3 +488,31 @@ def _int(value: Any, name: str) -> int:
 
 def _bool(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def member_json(status: str, user: JSON) -> JSON:
+    """A ``ChatMember`` object with the fields Telegram sends for ``status``."""
+    member: JSON = {"status": status, "user": user}
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member.update(
+            can_be_edited=False,
+            is_anonymous=False,
+            can_manage_chat=True,
+            can_delete_messages=True,
+            can_manage_video_chats=True,
+            can_restrict_members=True,
+            can_promote_members=False,
+            can_change_info=True,
+            can_invite_users=True,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+            can_post_messages=True,
+        )
+    elif status == "restricted":
+        raise bad_request("restricted members are not modelled by the fake server")
+    elif status == "kicked":
+        member["until_date"] = 0
+    return member

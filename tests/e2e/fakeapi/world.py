@@ -53,6 +53,8 @@ class World:
         self.poll_generation = 0  # each getUpdates call ends any earlier one still waiting
         self.waiting_polls = 0
         self.closing = False
+        self.left: set[int] = set()  # chats the bot left (leaveChat)
+        self.inline_answers: dict[str, JSON | None] = {}  # inline query id -> answer once given
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(5_000_000_000)
