@@ -130,6 +130,8 @@ class Retriever:
         ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:k]
         if asked is not None:
             self._asked_cosines(gen, asked, ranked)
+        if drange is None and asked_at is not None:
+            ranked = fresh_story_up(ranked, asked_at, s)
         articles = gen.store.articles([c.article_id for c in ranked])
         return Retrieval([
             Hit(articles[c.article_id], c.score, tuple(c.chunk_ids), c.dense, c.keyword_rank)
@@ -311,3 +313,28 @@ def _matches_current_news(cands: list[Candidate], asked_at: dt.date,
     since = asked_at - dt.timedelta(days=settings.current_news_days)
     return any(c.published is not None and since <= c.published <= asked_at
                and c.score >= best - settings.current_news_margin for c in cands)
+
+
+def fresh_story_up(ranked: list[Candidate], asked_at: dt.date,
+                   settings: IndexSettings) -> list[Candidate]:
+    """A question with no time cue, asked on a known day, sees that day's news among its
+    first ``fresh_story_place`` stories when one is relevant on its own (the question's
+    cosine reaches ``confident_relevance``): the best match by meaning keeps first place,
+    and a story of the last ``current_news_days`` that ranked lower only for matching less
+    well than older ones on a recurring topic moves up to that place."""
+    place = settings.fresh_story_place
+    if place <= 0 or len(ranked) <= place:
+        return ranked
+    since = asked_at - dt.timedelta(days=settings.current_news_days)
+
+    def current(c: Candidate) -> bool:
+        return c.published is not None and since <= c.published <= asked_at
+
+    if any(current(c) for c in ranked[:place]):
+        return ranked
+    pick = next((c for c in ranked[place:] if current(c) and c.dense is not None
+                 and c.dense >= settings.confident_relevance), None)
+    if pick is None:
+        return ranked
+    rest = [c for c in ranked if c is not pick]
+    return rest[:place - 1] + [pick] + rest[place - 1:]

@@ -118,6 +118,10 @@ class IndexSettings(BaseSettings):
         0.25, ge=0.0, le=5.0,
         description="Recency prior for such a question (newer wins among near-equals).")
     current_news_decay_days: float = Field(14.0, gt=0.0)
+    fresh_story_place: int = Field(
+        3, ge=0, le=10,
+        description="With a known date and no time cue, the most relevant current story "
+        "is shown at least this high when it is relevant on its own (0: off).")
     recency_days: float = Field(60.0, gt=0.0)
     date_range_weight: float = Field(0.05, ge=0.0, le=5.0)
     date_filter_margin: float = Field(0.05, ge=0.0, le=2.0)

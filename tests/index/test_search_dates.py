@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from index import Index
+from index.search import Candidate, fresh_story_up
+from index.settings import IndexSettings
 from tests.conftest import write_article
 
 TODAY = dt.date(2026, 11, 28)
@@ -106,3 +108,34 @@ def test_without_a_time_cue_an_older_story_that_matches_best_is_not_buried(
     assert [h.article.title for h in hits] == [h.article.title for h in undated]
     latest = index.search("What is the latest from Gwadar?", k=2, asked_at=asked)
     assert latest[0].article.title == "Gwadar port sees more ships"
+
+
+def _ranked(*stories: tuple[str, float]) -> list[Candidate]:
+    """Candidates in rank order from (ISO date, the question's cosine) pairs."""
+    return [Candidate(article_id=n, dense=dense, published=dt.date.fromisoformat(day))
+            for n, (day, dense) in enumerate(stories)]
+
+
+def test_todays_relevant_story_moves_up_to_third_place() -> None:
+    settings = IndexSettings(data_dir=Path("unused"))
+    ranked = _ranked(("2026-10-01", 0.70), ("2026-09-12", 0.66), ("2026-06-30", 0.60),
+                     ("2026-05-02", 0.55), ("2026-11-26", 0.48), ("2026-11-27", 0.45))
+    moved = fresh_story_up(ranked, TODAY, settings)
+    assert [c.article_id for c in moved] == [0, 1, 4, 2, 3, 5]  # the best fresh one, third
+
+
+def test_fresh_story_stays_put_when_not_needed_or_not_relevant() -> None:
+    settings = IndexSettings(data_dir=Path("unused"))
+    already = _ranked(("2026-10-01", 0.70), ("2026-11-25", 0.66), ("2026-06-30", 0.60),
+                      ("2026-11-27", 0.58))
+    assert fresh_story_up(already, TODAY, settings) == already  # today's news is shown
+    weak = _ranked(("2026-10-01", 0.70), ("2026-09-12", 0.66), ("2026-06-30", 0.60),
+                   ("2026-11-27", settings.confident_relevance - 0.01))
+    assert fresh_story_up(weak, TODAY, settings) == weak  # not relevant on its own
+    stale = _ranked(("2026-10-01", 0.70), ("2026-09-12", 0.66), ("2026-06-30", 0.60),
+                    ("2026-11-10", 0.65))
+    assert fresh_story_up(stale, TODAY, settings) == stale  # older than current_news_days
+    off = IndexSettings(data_dir=Path("unused"), fresh_story_place=0)
+    ranked = _ranked(("2026-10-01", 0.70), ("2026-09-12", 0.66), ("2026-06-30", 0.60),
+                     ("2026-11-27", 0.65))
+    assert fresh_story_up(ranked, TODAY, off) == ranked
