@@ -148,6 +148,14 @@ class IndexSettings(BaseSettings):
         0.65, ge=-1.0, le=1.0,
         description="Cosine a story must reach to answer such a question.")
     same_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
+    follow_up_max_terms: int = Field(
+        4, ge=0, le=20,
+        description="A question that refers back (that, they, what about …) with at most "
+        "this many content words of its own is read as a follow-up (index.followup).")
+    follow_up_similarity: float = Field(
+        0.6, ge=-1.0, le=1.01,
+        description="So is one whose cosine with the earlier question reaches this "
+        "(above 1: never).")
     max_citations: int = Field(
         10, ge=1, le=20,
         description="Most citations one answer holds (chats page through them).")
