@@ -34,7 +34,7 @@ _REFERS_BACK = re.compile(
     r"^\s*(?:and|but|also|so|or|plus|then)\b|"
     r"\b(?:what|how)\s+about\b|\bwhat\s+of\b|\b(?:else|the same|other ones?|another)\b|"
     r"\b(?:it|its|they|them|their|theirs|he|him|his|she|her|hers|there|then|that|this|"
-    r"those|these|such)\b",
+    r"those|these|such)\b|\bso\W*$",
     re.IGNORECASE,
 )
 
