@@ -5,8 +5,8 @@ question for its subject. Whether it does is decided by a simple, measured rule
 (docs/quality.md, "Follow-up questions"):
 
 - it *refers back*: a pronoun or a word that points at something said before ("that",
-  "they", "there", "else", "what about …", "and …"), and it names little of its own (at
-  most ``follow_up_max_terms`` content words); or
+  "they", "there", "the …", "else", "what about …", "and …"), and it names little of its
+  own (at most ``follow_up_max_terms`` content words); or
 - it is *about the same thing*: its embedding is at least ``follow_up_similarity`` from
   the earlier question's.
 
@@ -27,12 +27,13 @@ from index.models import Answer, Turn
 from index.querydates import without_date_phrases
 from index.text import content_terms
 
-# Words and openings that point back at something said before. "this"/"that" followed by a
-# noun ("this week", "that company") still point back; as relative pronouns inside a long
-# question ("the law that …") the content-word limit keeps them from counting.
+# Words and openings that point back at something said before: pronouns, "the …"/"other"
+# (a thing already named: "the screen", "the other stars"), "what about …", a leading
+# "and". Date phrases are taken out first ("this week" points at no earlier question);
+# inside a long question these words are ordinary, which the content-word limit settles.
 _REFERS_BACK = re.compile(
     r"^\s*(?:and|but|also|so|or|plus|then)\b|"
-    r"\b(?:what|how)\s+about\b|\bwhat\s+of\b|\b(?:else|the same|other ones?|another)\b|"
+    r"\b(?:what|how)\s+about\b|\bwhat\s+of\b|\b(?:else|the|other|another|same)\b|"
     r"\b(?:it|its|they|them|their|theirs|he|him|his|she|her|hers|there|then|that|this|"
     r"those|these|such)\b|\bso\W*$",
     re.IGNORECASE,
@@ -49,7 +50,7 @@ class FollowUpRule:
 
 def refers_back(question: str) -> bool:
     """True when ``question`` has a word or opening that points at something said before."""
-    return bool(_REFERS_BACK.search(question))
+    return bool(_REFERS_BACK.search(without_date_phrases(question)))
 
 
 def is_follow_up(question: str, similarity: float, rule: FollowUpRule) -> bool:

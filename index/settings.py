@@ -149,7 +149,7 @@ class IndexSettings(BaseSettings):
         description="Cosine a story must reach to answer such a question.")
     same_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
     follow_up_max_terms: int = Field(
-        4, ge=0, le=20,
+        3, ge=0, le=20,
         description="A question that refers back (that, they, what about …) with at most "
         "this many content words of its own is read as a follow-up (index.followup).")
     follow_up_similarity: float = Field(

@@ -18,15 +18,17 @@ from index.followup import (
     search_text,
 )
 from index.models import Answer, Citation, StoredArticle, Turn
+from index.text import content_terms
 from tests.conftest import write_article
 
-RULE = FollowUpRule(max_terms=4, similarity=0.6)
+RULE = FollowUpRule(max_terms=3, similarity=0.6)
 VOTE = "Which city voted to build a tram line along the river last week?"
 
 
 @pytest.mark.parametrize("question", [
     "When was that?", "what about India?", "Who else attended?", "and last year?",
     "How much did they pay?", "Where is it?", "How about the other ones?", "Who said so?",
+    "How big is the screen?", "Which other stars have had courses?",
 ])
 def test_questions_that_refer_back_and_name_little_are_follow_ups(question: str) -> None:
     assert refers_back(question)
@@ -34,7 +36,8 @@ def test_questions_that_refer_back_and_name_little_are_follow_ups(question: str)
 
 
 @pytest.mark.parametrize("question", [
-    "Who won the Super Bowl?",  # short, but points at nothing said before
+    "What is NEOWISE?",  # short, but points at nothing said before
+    "Who is headlining Bonnaroo this year?",  # "this year" is a date, not a back-reference
     "Which country said this week that it would ban imports of Russian oil and gas from "
     "next year?",  # "this", "it", but a question of its own
 ])
@@ -43,8 +46,8 @@ def test_questions_of_their_own_stand_alone(question: str) -> None:
 
 
 def test_a_question_close_to_the_earlier_one_follows_it() -> None:
-    question = "Did the tram line vote in Springfield pass?"
-    assert not refers_back(question)
+    question = "Did Springfield’s council pass its tram line vote?"
+    assert len(content_terms(question)) > RULE.max_terms  # too many words of its own
     assert is_follow_up(question, similarity=0.61, rule=RULE)
     assert not is_follow_up(question, similarity=0.59, rule=RULE)
 
