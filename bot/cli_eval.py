@@ -40,9 +40,16 @@ def register(add: Any) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.cli_common import load_settings, open_index, show_progress
-    from index.evaluate import evaluate, evaluate_offtopic, read_questions, select
+    from index.evaluate import (
+        check_follow_ups,
+        evaluate,
+        evaluate_offtopic,
+        read_questions,
+        select,
+    )
 
     every = list(read_questions(Path(args.questions)))
+    check_follow_ups(every)
     questions = select(every, timeless=args.timeless, split=args.split,
                        years=_years(args.years))
     offtopic = list(read_questions(Path(args.offtopic))) if args.offtopic else []

@@ -22,7 +22,13 @@ import numpy as np
 from index import hubness
 from index.answer import compose
 from index.embed import Embedder
-from index.followup import FollowUpRule, context_text, is_follow_up, search_text
+from index.followup import (
+    FollowUpRule,
+    asks_for_another,
+    context_text,
+    is_follow_up,
+    search_text,
+)
 from index.generation import Generation, ModelChanged
 from index.ingest import Ingestor
 from index.lifecycle import NewGeneration, live_or_new, pointed_dir
@@ -337,6 +343,10 @@ class Index:
         query = search_text(question, used) if used is not None else question
         found = self._retriever.retrieve(gen, query, k=max(limit, 10), asked_at=asked_at)
         hits = found.hits
+        if used is not None and used.story_ids and asks_for_another(question):
+            shown = used.story_ids[0]  # "and in France?": not the story just cited first
+            hits = [h for h in hits if h.article.ext_id != shown] + \
+                [h for h in hits if h.article.ext_id == shown]
         bar = self.settings.min_relevance
         if found.question_vector is not None and hits:  # how strongly must a story match?
             model = newsness_model(self.embedder, Path(self.settings.data_dir))
@@ -353,12 +363,13 @@ class Index:
         """Whether ``question`` reads as a follow-up of ``context`` (``index.followup``)."""
         rule = FollowUpRule(self.settings.follow_up_max_terms,
                             self.settings.follow_up_similarity)
-        if is_follow_up(question, -1.0, rule):  # refers back: no embedding needed
+        earlier = context_text(context)
+        if is_follow_up(question, earlier, None, rule):  # refers back: no embedding needed
             return True
-        if rule.similarity > 1.0:
+        if rule.similarity is None:
             return False
-        own, earlier = self.embedder.encode_queries([question, context_text(context)])
-        return is_follow_up(question, float(own @ earlier), rule)
+        own, before = self.embedder.encode_queries([question, earlier])
+        return is_follow_up(question, earlier, float(own @ before), rule)
 
     def warm_up(self) -> None:
         """Load the model and the newsness weights now (training them once per model and

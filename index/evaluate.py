@@ -179,6 +179,16 @@ def read_questions(path: Path) -> Iterator[Question]:
                 raise ValueError(f"{path}:{lineno}: bad question record ({exc})") from None
 
 
+def check_follow_ups(questions: Sequence[Question]) -> None:
+    """Every ``follow_up_of`` names a question of the set (raises ``ValueError``): checked
+    before the costly ingest, not halfway through the questions."""
+    ids = {q.id for q in questions}
+    for q in questions:
+        if q.follow_up_of is not None and q.follow_up_of not in ids:
+            raise ValueError(f"question {q.id} follows up on {q.follow_up_of}, "
+                             "which is not in the set")
+
+
 def has_time_words(question: str) -> bool:
     """True when the question is tied to the day it was asked (the benchmark's word list)."""
     return bool(_TIME_WORDS.search(question))

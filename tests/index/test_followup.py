@@ -11,10 +11,11 @@ import pytest
 from index.api import Index
 from index.followup import (
     FollowUpRule,
+    asks_for_another,
     context_text,
     is_follow_up,
+    new_names,
     next_turn,
-    refers_back,
     search_text,
 )
 from index.models import Answer, Citation, StoredArticle, Turn
@@ -31,25 +32,43 @@ VOTE = "Which city voted to build a tram line along the river last week?"
     "How big is the screen?", "Which other stars have had courses?",
 ])
 def test_questions_that_refer_back_and_name_little_are_follow_ups(question: str) -> None:
-    assert refers_back(question)
-    assert is_follow_up(question, similarity=0.0, rule=RULE)
+    assert is_follow_up(question, VOTE, similarity=0.0, rule=RULE)
 
 
 @pytest.mark.parametrize("question", [
     "What is NEOWISE?",  # short, but points at nothing said before
     "Who is headlining Bonnaroo this year?",  # "this year" is a date, not a back-reference
+    "Why were the schools in Alpenrose closed?",  # short, "the", but a subject of its own
     "Which country said this week that it would ban imports of Russian oil and gas from "
     "next year?",  # "this", "it", but a question of its own
 ])
 def test_questions_of_their_own_stand_alone(question: str) -> None:
-    assert not is_follow_up(question, similarity=0.3, rule=RULE)
+    assert not is_follow_up(question, VOTE, similarity=0.3, rule=RULE)
 
 
 def test_a_question_close_to_the_earlier_one_follows_it() -> None:
     question = "Did Springfield’s council pass its tram line vote?"
     assert len(content_terms(question)) > RULE.max_terms  # too many words of its own
-    assert is_follow_up(question, similarity=0.61, rule=RULE)
-    assert not is_follow_up(question, similarity=0.59, rule=RULE)
+    assert is_follow_up(question, VOTE, similarity=0.61, rule=RULE)
+    assert not is_follow_up(question, VOTE, similarity=0.59, rule=RULE)
+    assert not is_follow_up(question, VOTE, similarity=None, rule=RULE)  # not measured
+    assert not is_follow_up(question, VOTE, similarity=0.99,
+                            rule=FollowUpRule(max_terms=3))  # the similarity part is off
+
+
+def test_a_name_the_earlier_question_did_not_use_makes_a_new_subject() -> None:
+    assert new_names("Why were the schools in Alpenrose closed?", VOTE) == ["Alpenrose"]
+    assert new_names("Who paid for the Springfield line?", "Did Springfield vote?") == []
+    assert is_follow_up("And in France?", VOTE, None, RULE)  # "and …" asks for another
+
+
+@pytest.mark.parametrize(("question", "another"), [
+    ("And in France?", True), ("What about the oldest man?", True), ("And last year?", True),
+    ("Who won it in 2021?", True), ("When was that?", False), ("Who else attended?", False),
+    ("How much did they pay?", False),
+])
+def test_asking_for_another_story_of_the_kind(question: str, another: bool) -> None:
+    assert asks_for_another(question) is another
 
 
 def test_a_follow_up_is_searched_with_the_earlier_questions() -> None:
@@ -78,6 +97,9 @@ def test_index_reads_a_follow_up_in_context_and_a_new_topic_alone(
     write_article(docs, "tram.txt", title="Springfield votes for a river tram", date="2020-01-02",
                   body="The city council of Springfield voted to build a new tram line along "
                        "the river. The regional government will pay two thirds of the cost.")
+    write_article(docs, "tram2.txt", title="Shelbyville approves a tram line", date="2019-05-02",
+                  body="The city council of Shelbyville approved a tram line to the airport. "
+                       "Construction will take four years.")
     write_article(docs, "snow.txt", title="Snowstorm shuts Alpenrose schools", date="2020-01-03",
                   body="A snowstorm closed every school in the mountain town of Alpenrose for "
                        "three days, the mayor said.")
@@ -94,6 +116,11 @@ def test_index_reads_a_follow_up_in_context_and_a_new_topic_alone(
         assert follow.context == turn
         assert follow.citations[0].article.ext_id == turn.story_ids[0]
         assert follow.question == "Who will pay for it?"
+
+        other = index.answer("What about the other city?", asked_at=day, context=turn)
+        assert other.context == turn  # another story of the kind: the one shown goes last
+        assert "Shelbyville" in other.citations[0].article.title
+        assert other.citations[-1].article.ext_id == turn.story_ids[0]
 
         snow = "Why were the schools in Alpenrose closed?"
         alone = index.answer(snow, asked_at=day)
