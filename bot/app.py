@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlparse
 
@@ -145,7 +146,8 @@ def build_application(
         settings=settings,
         index=index,
         sources=all_sources,
-        answers=AnswerStore(),
+        answers=AnswerStore.open(Path(settings.data_dir),
+                                 keep=settings.answer_keep_hours * 3600),
         limiter=UserRateLimiter(settings.user_rate_limit, settings.user_rate_window),
         metrics=Metrics(),
         progress_interval=progress_interval,
@@ -247,10 +249,11 @@ async def _post_init(application: BotApplication) -> None:
 
 
 async def _post_shutdown(application: BotApplication) -> None:
-    """Close the alert state database once the jobs have stopped."""
-    alerts = get_state(application).alerts
-    if alerts is not None:
-        alerts.close()
+    """Close the alert state and chat databases once the jobs have stopped."""
+    state = get_state(application)
+    if state.alerts is not None:
+        state.alerts.close()
+    state.answers.close()
 
 
 def _warm_up(index: Index) -> None:

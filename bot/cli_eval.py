@@ -15,7 +15,8 @@ def register(add: Any) -> None:
     p = add("eval", cmd_eval, "measure Hits@k, MRR@10 and latency on a question set",
             data_dir_help="reuse (or build) the index here (default: a temporary index)")
     p.add_argument("corpus", help="corpus JSONL (id, title, published_at, source, url, body)")
-    p.add_argument("questions", help="questions JSONL (id, question, asked_at, gold_ids)")
+    p.add_argument("questions", help="questions JSONL (id, question, asked_at, gold_ids; "
+                                     "follow_up_of: the id of the question it follows up on)")
     p.add_argument("--extra", action="append", default=[], metavar="CORPUS",
                    help="more articles to ingest as distractors (repeatable)")
     p.add_argument("--as-of", action="store_true",
@@ -29,6 +30,9 @@ def register(add: Any) -> None:
                    help="only questions asked in these years, e.g. 2020-2021 or 2022")
     p.add_argument("--offtopic", metavar="FILE",
                    help="questions the news cannot answer: report the share refused")
+    p.add_argument("--conversation", action="store_true",
+                   help="ask each question as the next message of one chat (the one before "
+                        "is offered as follow-up context): stand-alone ones must not change")
     p.add_argument("--details", metavar="FILE", help="write one JSON line per question")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
@@ -36,10 +40,18 @@ def register(add: Any) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.cli_common import load_settings, open_index, show_progress
-    from index.evaluate import evaluate, evaluate_offtopic, read_questions, select
+    from index.evaluate import (
+        check_follow_ups,
+        evaluate,
+        evaluate_offtopic,
+        read_questions,
+        select,
+    )
 
-    questions = select(list(read_questions(Path(args.questions))), timeless=args.timeless,
-                       split=args.split, years=_years(args.years))
+    every = list(read_questions(Path(args.questions)))
+    check_follow_ups(every)
+    questions = select(every, timeless=args.timeless, split=args.split,
+                       years=_years(args.years))
     offtopic = list(read_questions(Path(args.offtopic))) if args.offtopic else []
     if args.split and offtopic:
         offtopic = select(offtopic, split=args.split)
@@ -58,7 +70,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         with tqdm(total=len(questions), desc="questions", disable=not show, leave=False) as bar:
             result = evaluate(index, questions, as_of=args.as_of, shift_days=args.shift,
-                              on_question=bar.update)
+                              on_question=bar.update, conversation=args.conversation,
+                              pool=every)
         refusals = evaluate_offtopic(index, offtopic) if offtopic else None
     out: dict[str, Any] = result.as_dict()
     if refusals is not None:
@@ -77,6 +90,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"found {out['found']:.3f}  quote@1 {out['quote@1']:.3f}  quote|hit@1 "
           f"{out['quote_given_hit@1']:.3f} (over {out['quotes_scored']})  citations shown "
           f"per answer {out['shown_per_answer']:.2f}")
+    if args.conversation:
+        print(f"asked in one conversation: {out['read_in_context']} of {out['questions']} "
+              "read as follow-ups of the question before")
+    if "followups" in out:
+        print(f"follow-ups {out['followups']}  with context Hits@1 {out['followup_hits@1']:.3f}"
+              f"  Hits@3 {out['followup_hits@3']:.3f}  alone Hits@1 "
+              f"{out['followup_alone_hits@1']:.3f}  Hits@3 {out['followup_alone_hits@3']:.3f}"
+              f"  read as follow-ups {out['followup_read_as_followup']:.3f}")
     if refusals is not None:
         print(f"off-topic refused {out['offtopic_refused']:.3f} "
               f"of {out['offtopic_questions']}")

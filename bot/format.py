@@ -101,6 +101,9 @@ class Page:
         return self.end < self.total
 
 
+FOLLOW_UP_NOTE = "Read as a follow-up to"
+
+
 def render_answer(
     answer: Answer,
     *,
@@ -135,6 +138,10 @@ def _header(answer: Answer, start: int, end: int, total: int) -> str:
     shown = escape(truncate(question, _QUESTION_UNITS))
     if start == 0:
         lines = [shown] if shown else []
+        if answer.context is not None:
+            earlier = " ".join(answer.context.question.split())
+            lines.append(f"<i>{FOLLOW_UP_NOTE} “{escape(truncate(earlier, _QUESTION_UNITS))}”"
+                         "</i>")
         notes = [note for note in answer.notes if note.strip()][:3]
         lines += [f"<i>{escape(truncate(note, 300))}</i>" for note in notes]
         return "\n".join(lines)

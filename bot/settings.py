@@ -38,6 +38,14 @@ class Settings(IndexSettings):
     citations_per_message: int = Field(
         3, ge=1, le=10,
         description="Citations per message or terminal page, and printed by `newsbot ask`.")
+    answer_keep_hours: float = Field(
+        48.0, gt=0,
+        description="Hours an answer's buttons (More results, Full article) and its "
+                    "follow-up context keep working, across restarts.")
+    follow_up_minutes: float = Field(
+        10.0, ge=0,
+        description="In a private chat, a message this many minutes after an answer may "
+                    "follow up on it (0: only replies do).")
     alert_send_interval: float = Field(
         5.0, ge=1.0, description="Seconds between checks of the alert outbox.")
     alert_chat_rate: int = Field(

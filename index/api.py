@@ -22,6 +22,13 @@ import numpy as np
 from index import hubness
 from index.answer import compose
 from index.embed import Embedder
+from index.followup import (
+    FollowUpRule,
+    asks_for_another,
+    context_text,
+    is_follow_up,
+    search_text,
+)
 from index.generation import Generation, ModelChanged
 from index.ingest import Ingestor
 from index.lifecycle import NewGeneration, live_or_new, pointed_dir
@@ -36,6 +43,7 @@ from index.models import (
     RebuildProgress,
     SourceStats,
     StoredArticle,
+    Turn,
 )
 from index.newsness import newsness_model, relevance_bar
 from index.rebuild import (
@@ -313,11 +321,17 @@ class Index:
         return self._retriever.search(self._gen, query, k=k, asked_at=asked_at)
 
     def answer(
-        self, question: str, *, asked_at: dt.date | None = None, limit: int | None = None
+        self, question: str, *, asked_at: dt.date | None = None, limit: int | None = None,
+        context: Turn | None = None,
     ) -> Answer:
         """Up to ``limit`` (default ``max_citations``) citations with verbatim quotes;
         ``found`` False when nothing is relevant enough (the bot shows the first few and
-        pages through the rest)."""
+        pages through the rest).
+
+        ``context`` is the conversation's earlier turn (``index.followup.next_turn`` of the
+        previous answer): when the question reads as a follow-up of it, it is searched with
+        the earlier question's words and ``Answer.context`` says so; otherwise it is
+        answered on its own."""
         started = time.perf_counter()
         limit = limit or self.settings.max_citations
         if is_small_talk(question):  # "hello", "thanks", "what can you do?": no search
@@ -325,20 +339,37 @@ class Index:
                           seconds=time.perf_counter() - started)
         self.refresh()
         gen = self._gen
-        found = self._retriever.retrieve(gen, question, k=max(limit, 10), asked_at=asked_at)
+        used = context if context is not None and self.follows_up(question, context) else None
+        query = search_text(question, used) if used is not None else question
+        found = self._retriever.retrieve(gen, query, k=max(limit, 10), asked_at=asked_at)
         hits = found.hits
+        if used is not None and used.story_ids and asks_for_another(question):
+            shown = used.story_ids[0]  # "and in France?": not the story just cited first
+            hits = [h for h in hits if h.article.ext_id != shown] + \
+                [h for h in hits if h.article.ext_id == shown]
         bar = self.settings.min_relevance
         if found.question_vector is not None and hits:  # how strongly must a story match?
             model = newsness_model(self.embedder, Path(self.settings.data_dir))
-            bar = relevance_bar(question, found.question_vector, hits, gen, model,
+            bar = relevance_bar(query, found.question_vector, hits, gen, model,
                                 self.settings, asked_at)
-        answer = compose(question, hits, gen, min_relevance=self.settings.min_relevance,
+        answer = compose(query, hits, gen, min_relevance=self.settings.min_relevance,
                          found_relevance=bar, confident=self.settings.confident_relevance,
                          citation_floor=self.settings.citation_floor, limit=limit,
                          same_story=self.settings.same_story_similarity)
-        answer = Answer(answer.question, answer.citations, answer.notes, answer.found,
-                        time.perf_counter() - started)
-        return answer
+        return Answer(question, answer.citations, answer.notes, answer.found,
+                      time.perf_counter() - started, used)
+
+    def follows_up(self, question: str, context: Turn) -> bool:
+        """Whether ``question`` reads as a follow-up of ``context`` (``index.followup``)."""
+        rule = FollowUpRule(self.settings.follow_up_max_terms,
+                            self.settings.follow_up_similarity)
+        earlier = context_text(context)
+        if is_follow_up(question, earlier, None, rule):  # refers back: no embedding needed
+            return True
+        if rule.similarity is None:
+            return False
+        own, before = self.embedder.encode_queries([question, earlier])
+        return is_follow_up(question, earlier, float(own @ before), rule)
 
     def warm_up(self) -> None:
         """Load the model and the newsness weights now (training them once per model and

@@ -13,13 +13,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from index.embed_dtype import EmbedDtype, EmbedDtypeSetting, choose_embed_dtype
-from index.modelzoo import DEFAULT_MODEL, ModelNotFound, resolve_model_path
+from index.modelzoo import DEFAULT_MODEL, resolve_model_path
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.api import Index
-from index.models import Answer, StoredArticle
+from index.followup import next_turn
+from index.models import Answer, StoredArticle, Turn
 
 SHOWN = 3  # citations a chat reply shows at once: Hits@3 and the padding figure count these
 EVAL_CITATIONS = 10  # citations asked for per question: ranks past this count as not found
@@ -46,6 +47,7 @@ class Question:
     gold_ids: tuple[str, ...]
     answers: tuple[str, ...] = ()
     split: str | None = None
+    follow_up_of: str | None = None  # id of the question this one follows up on
 
 
 @dataclass(slots=True, frozen=True)
@@ -66,12 +68,44 @@ class Outcome:
 
 
 @dataclass(slots=True)
+class FollowUpResult:
+    """Follow-up questions (``follow_up_of`` set): ranks of the gold story when asked after
+    their earlier question (``ranks``) and when asked on their own (``alone_ranks``), and
+    how many the rule read as follow-ups."""
+
+    ranks: list[int | None] = field(default_factory=list)
+    alone_ranks: list[int | None] = field(default_factory=list)
+    read_as_follow_up: int = 0
+
+    def as_dict(self) -> dict[str, float | int]:
+        n = len(self.ranks)
+        return {
+            "followups": n,
+            "followup_hits@1": round(_hits(self.ranks, 1, n), 4),
+            "followup_hits@3": round(_hits(self.ranks, 3, n), 4),
+            "followup_alone_hits@1": round(_hits(self.alone_ranks, 1, n), 4),
+            "followup_alone_hits@3": round(_hits(self.alone_ranks, 3, n), 4),
+            "followup_read_as_followup": round(self.read_as_follow_up / max(1, n), 4),
+        }
+
+
+def _hits(ranks: Sequence[int | None], k: int, n: int) -> float:
+    return sum(1 for r in ranks if r is not None and r <= k) / max(1, n)
+
+
+@dataclass(slots=True)
 class EvalResult:
+    """Scores of the stand-alone questions (``ranks``, ``outcomes``), and of the follow-ups
+    apart (``follow_ups``). ``read_in_context``: stand-alone questions the follow-up rule
+    read as follow-ups of the one before (``conversation`` runs)."""
+
     questions: int = 0
     ranks: list[int | None] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     bare_ms: list[float] = field(default_factory=list)
+    follow_ups: FollowUpResult = field(default_factory=FollowUpResult)
+    read_in_context: int = 0
 
     def hits_at(self, k: int) -> float:
         return sum(1 for r in self.ranks if r is not None and r <= k) / max(1, self.questions)
@@ -111,6 +145,8 @@ class EvalResult:
             "p95_ms": round(_percentile(self.latencies_ms, 95), 2),
             "bare_p50_ms": round(_percentile(self.bare_ms, 50), 2),
             "questions": self.questions,
+            "read_in_context": self.read_in_context,
+            **(self.follow_ups.as_dict() if self.follow_ups.ranks else {}),
         }
 
 
@@ -137,9 +173,20 @@ def read_questions(path: Path) -> Iterator[Question]:
                     tuple(str(g) for g in rec.get("gold_ids") or ()),
                     tuple(str(a) for a in rec.get("answer") or ()),
                     str(rec["split"]) if rec.get("split") else None,
+                    str(rec["follow_up_of"]) if rec.get("follow_up_of") else None,
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{lineno}: bad question record ({exc})") from None
+
+
+def check_follow_ups(questions: Sequence[Question]) -> None:
+    """Every ``follow_up_of`` names a question of the set (raises ``ValueError``): checked
+    before the costly ingest, not halfway through the questions."""
+    ids = {q.id for q in questions}
+    for q in questions:
+        if q.follow_up_of is not None and q.follow_up_of not in ids:
+            raise ValueError(f"question {q.id} follows up on {q.follow_up_of}, "
+                             "which is not in the set")
 
 
 def has_time_words(question: str) -> bool:
@@ -182,19 +229,58 @@ def evaluate(
     as_of: bool = False,
     shift_days: int = 0,
     on_question: Callable[[], None] | None = None,
+    conversation: bool = False,
+    pool: Sequence[Question] = (),
 ) -> EvalResult:
     """Ask every question; ``as_of`` asks it on its ``asked_at`` (later articles do not
-    exist), ``shift_days`` that many days later with the same semantics."""
+    exist), ``shift_days`` that many days later with the same semantics.
+
+    A question with ``follow_up_of`` is asked after the question it follows (its answer is
+    the context, ``Index.answer(context=…)``) and again on its own; it is scored apart
+    (``EvalResult.follow_ups``). With ``conversation``, every other question is asked as the
+    next message of one chat, with the previous question's answer as its context: the rule
+    must answer them on their own, as without it. ``pool`` holds questions a follow-up may
+    refer to beyond ``questions`` (a selection may leave its earlier question out)."""
     result = EvalResult()
     index.embedder.load()
     gen = index.generation
     gold = gen.store.articles_by_ext_id(sorted({g for q in questions for g in q.gold_ids}))
+    by_id = {q.id: q for q in [*pool, *questions]}
+    turns: dict[str, Turn | None] = {}  # what each answered question leaves as context
     dated = as_of or shift_days != 0
+    previous: Turn | None = None
+
+    def asked_on(q: Question) -> dt.date | None:
+        return q.asked_at + dt.timedelta(days=shift_days) if (dated and q.asked_at) else None
+
+    def ask(q: Question, context: Turn | None) -> Answer:
+        answer = index.answer(q.question, asked_at=asked_on(q), limit=EVAL_CITATIONS,
+                              context=context)
+        found = answer.found and bool(answer.citations)
+        turns[q.id] = next_turn(answer, asked_on(q)) if found else None
+        return answer
+
     for q in questions:
-        asked = q.asked_at + dt.timedelta(days=shift_days) if (dated and q.asked_at) else None
+        if q.follow_up_of is not None:
+            earlier = by_id.get(q.follow_up_of)
+            if earlier is None:
+                raise ValueError(f"question {q.id} follows up on {q.follow_up_of}, "
+                                 "which is not in the set")
+            if earlier.id not in turns:
+                ask(earlier, None)
+            in_context = ask(q, turns[earlier.id])
+            alone = index.answer(q.question, asked_at=asked_on(q), limit=EVAL_CITATIONS)
+            result.follow_ups.ranks.append(score(q, in_context, gold).rank)
+            result.follow_ups.alone_ranks.append(score(q, alone, gold).rank)
+            result.follow_ups.read_as_follow_up += in_context.context is not None
+            if on_question is not None:
+                on_question()
+            continue
         started = time.perf_counter()
-        answer = index.answer(q.question, asked_at=asked, limit=EVAL_CITATIONS)
+        answer = ask(q, previous if conversation else None)
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
+        result.read_in_context += answer.context is not None
+        previous = turns[q.id]
         started = time.perf_counter()
         vec = index.embedder.encode_query(q.question)
         gen.search(vec, index.settings.search_candidates)

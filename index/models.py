@@ -192,14 +192,31 @@ class Citation:
 
 
 @dataclass(slots=True, frozen=True)
+class Turn:
+    """An earlier question of a conversation: the context a follow-up is read in
+    (``index.followup``). ``opener`` is the stand-alone question that set the subject,
+    ``question`` the latest one (the opener itself, or a follow-up of it); ``story_ids``
+    the external ids of the stories cited for it, best first."""
+
+    opener: str
+    question: str
+    story_ids: tuple[str, ...] = ()
+    asked_at: dt.date | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class Answer:
-    """What the bot says to a question: rendered by the terminal chat and by Telegram."""
+    """What the bot says to a question: rendered by the terminal chat and by Telegram.
+
+    ``context`` is the earlier turn the question was read with when it was taken as a
+    follow-up (None: it was answered on its own)."""
 
     question: str
     citations: tuple[Citation, ...]
     notes: tuple[str, ...] = ()
     found: bool = True
     seconds: float = 0.0
+    context: Turn | None = None
 
 
 @dataclass(slots=True, frozen=True)

@@ -91,6 +91,14 @@ def parse_query_dates(question: str, asked_at: dt.date | None) -> DateRange | No
     return best[1] if best else None
 
 
+def without_date_phrases(text: str) -> str:
+    """``text`` with every date phrase taken out ("the vote last week" → "the vote"), so an
+    earlier question's dates do not compete with a follow-up's own ("and last year?")."""
+    for _kind, pattern in _PATTERNS:
+        text = pattern.sub(" ", text)
+    return " ".join(text.split())
+
+
 def _month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 

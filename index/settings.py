@@ -152,6 +152,14 @@ class IndexSettings(BaseSettings):
         0.65, ge=-1.0, le=1.0,
         description="Cosine a story must reach to answer such a question.")
     same_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
+    follow_up_max_terms: int = Field(
+        3, ge=0, le=20,
+        description="A question that refers back (that, they, what about …) with at most "
+        "this many content words of its own is read as a follow-up (index.followup).")
+    follow_up_similarity: float | None = Field(
+        None, ge=-1.0, le=1.0,
+        description="So is one whose cosine with the earlier question reaches this "
+        "(empty: off, as measured in docs/quality.md).")
     max_citations: int = Field(
         10, ge=1, le=20,
         description="Most citations one answer holds (chats page through them).")
@@ -173,9 +181,10 @@ class IndexSettings(BaseSettings):
     def _feeds_list(cls, value: Any) -> Any:
         return split_list(value)
 
-    @field_validator("retention_days", mode="before")
+    @field_validator("retention_days", "follow_up_similarity", mode="before")
     @classmethod
-    def _empty_keeps_all(cls, value: Any) -> Any:
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """Empty means unset: keep every article; no similarity part in the follow-up rule."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("embed_prefix", mode="before")

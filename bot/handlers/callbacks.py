@@ -1,8 +1,8 @@
 """Inline buttons under answers: "More results" and "Full article N".
 
-Buttons refer to answers kept in a bounded in-memory store; after a restart, or once the
-store has forgotten an answer, or for data we never issued, the user is told the result
-has expired. Every callback query is answered, or the client keeps showing a spinner.
+Buttons refer to answers kept on disk for ``NEWSBOT_ANSWER_KEEP_HOURS`` (``bot.answers``),
+so they keep working after a restart; once an answer has expired, or for data we never
+issued, the user is told the result has expired. Every callback query is answered, or the client keeps showing a spinner.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         page = render_answer(
             answer, start=request.start, count=state.settings.citations_per_message
         )
-        await send_page(message, page, request.token, quote=False,
-                        full_article=shows_full_article(state, message.chat_id))
+        sent = await send_page(message, page, request.token, quote=False,
+                               full_article=shows_full_article(state, message.chat_id))
+        state.answers.shown_in(request.token, message.chat_id, [m.message_id for m in sent])
         return
     assert isinstance(request, FullArticle)
     if not 1 <= request.number <= len(answer.citations):

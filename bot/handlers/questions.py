@@ -14,13 +14,17 @@ import re
 import time
 
 from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.answers import Place
 from bot.chatprefs import shows_full_article
 from bot.format import render_answer
 from bot.handlers.limits import within_limit
 from bot.replies import reply_plain, send_page, typing
-from bot.state import get_state
+from bot.state import BotState, get_state
+from index.followup import next_turn
+from index.models import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +86,11 @@ def _without_mentions_of(username: str | None, text: str) -> str:
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
-    """Rate-limit, search off the event loop, reply with the first page and its buttons."""
+    """Rate-limit, search off the event loop, reply with the first page and its buttons.
+
+    The question is read with the conversation's earlier turn when it may follow up on one
+    (``earlier_turn``); whether it does is the index's call (``index.followup``)."""
     message = update.effective_message
-    user = update.effective_user
     if message is None:
         return
     question = _without_mentions_of(context.bot.username, question).strip()
@@ -95,13 +101,37 @@ async def answer_question(
     if not await within_limit(update, context):
         return
     asked_at = message.date.date() if message.date else None
+    place = place_of(message)
+    earlier = earlier_turn(message, state, context.bot.id)
     async with typing(message):
         started = time.perf_counter()
         answer = await asyncio.to_thread(
-            state.index.answer, question, asked_at=asked_at
+            state.index.answer, question, asked_at=asked_at, context=earlier
         )
         state.metrics.record_answer(time.perf_counter() - started)
-    token = state.answers.put(answer) if answer.found and answer.citations else None
+    found = answer.found and bool(answer.citations)
+    turn = next_turn(answer, asked_at) if found else None
+    token = state.answers.put(answer, place, turn)
     page = render_answer(answer, count=state.settings.citations_per_message)
-    await send_page(message, page, token,
-                    full_article=shows_full_article(state, message.chat_id))
+    sent = await send_page(message, page, token if found else None,
+                           full_article=shows_full_article(state, message.chat_id))
+    state.answers.shown_in(token, message.chat_id, [m.message_id for m in sent])
+
+
+def place_of(message: Message) -> Place:
+    """The chat, and the forum topic when the message is in one (a reply in an ordinary
+    group carries a thread id too, which names no topic)."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    return Place(message.chat_id, thread or 0)
+
+
+def earlier_turn(message: Message, state: BotState, bot_id: int) -> Turn | None:
+    """The turn this message may follow up on: the answer it replies to (while kept), or in
+    a private chat the last answer given there within ``follow_up_minutes``."""
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return state.answers.turn_shown_in(message.chat_id, replied.message_id)
+    minutes = state.settings.follow_up_minutes
+    if message.chat.type == ChatType.PRIVATE and minutes > 0:
+        return state.answers.latest_turn(place_of(message), minutes * 60)
+    return None

@@ -290,8 +290,8 @@ async def measure(
     from index.api import Index
     from index.bench.machine import load_average
     from index.bench.run import model_facts
-    from tests.e2e.lifecycle import halt, launch
     from tests.e2e.fakeapi import FakeBotApi, User
+    from tests.e2e.lifecycle import halt, launch
 
     def note(message: str) -> None:
         if say is not None:

@@ -1,4 +1,4 @@
-"""The small stateful helpers behind the handlers: rate limit, answer store, buttons, redaction."""
+"""The small stateful helpers behind the handlers: rate limit, buttons, redaction."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import logging
 
 import pytest
 
-from bot.answers import AnswerStore
 from bot.format import Page
 from bot.keyboards import FullArticle, MoreResults, answer_keyboard, parse_callback
 from bot.metrics import Metrics
 from bot.ratelimit import UserRateLimiter
 from bot.redact import RedactingFilter, describe, redact
-from index.models import Answer
 
 TOKEN = "123456789:AAE-secret-token"
 
@@ -45,19 +43,6 @@ def test_rate_limit_is_a_sliding_window_per_user() -> None:
     clock.now = 1031
     again = limiter.check(1)
     assert not again.allowed and again.notify  # a new streak is told again
-
-
-def test_answer_store_is_a_bounded_lru() -> None:
-    store = AnswerStore(capacity=2)
-    answers = [Answer(f"q{i}", (), ()) for i in range(3)]
-    first = store.put(answers[0])
-    second = store.put(answers[1])
-    assert store.get(first) is answers[0]  # touching it makes `second` the oldest
-    third = store.put(answers[2])
-    assert len(store) == 2
-    assert store.get(second) is None
-    assert store.get(first) is answers[0] and store.get(third) is answers[2]
-    assert len({first, second, third}) == 3 and all(len(t) == 8 for t in (first, second, third))
 
 
 def test_callback_data_round_trips_and_rejects_anything_else() -> None:

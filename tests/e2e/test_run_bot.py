@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_MODEL
-
 from tests.e2e.conftest import ADMIN, ALICE, ARTICLES
 from tests.e2e.fakeapi import FakeBotApi
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from index import Index
+from index.alerts.statedb import StateDB
+from index.alerts.subscriptions import Subscriptions
 from index.backup import MANIFEST, BackupError, BackupManifest, backup, restore
 from index.generation import VECTORS_NAME
 from index.settings import IndexSettings
-from index.alerts.statedb import StateDB
-from index.alerts.subscriptions import Subscriptions
 from tests.conftest import write_article
 
 SEED_QUESTION = "Who led the Alibaba delegation that met Ishaq Dar?"

@@ -128,3 +128,38 @@ def test_eval_shift_and_offtopic(tmp_path: Path, capsys, embedder, monkeypatch) 
     assert out["questions"] == 3 and out["hits@1"] == 1.0 and out["found"] == 1.0
     assert out["quotes_scored"] == 1 and out["quote@1"] == 1.0
     assert out["offtopic_refused"] == 1.0 and out["offtopic_questions"] == 3
+
+
+def test_follow_ups_are_scored_with_and_without_their_context(
+        tmp_path: Path, capsys, embedder, monkeypatch) -> None:
+    """A question with ``follow_up_of`` is asked after the one it follows and alone; the
+    stand-alone questions are scored as before, and asked one after another in a
+    conversation none of them is read as a follow-up."""
+    corpus = _corpus(tmp_path)
+    records = [{"id": i, "question": q, "asked_at": "2020-01-05", "gold_ids": g}
+               for i, q, g in QUESTIONS[:3]]
+    # Written for this test: it only makes sense after q2.
+    records.insert(2, {"id": "f2", "question": "Who said so?", "asked_at": "2020-01-05",
+                       "gold_ids": ["w2"], "follow_up_of": "q2"})
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in records))
+    from bot import cli
+    from index import api
+
+    monkeypatch.setattr(api, "Embedder", lambda *a, **k: embedder)
+    assert cli.main(["eval", str(corpus), str(questions), "--json", "--as-of"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["questions"] == 3 and out["hits@1"] == 1.0  # the stand-alone ones
+    assert out["followups"] == 1 and out["followup_read_as_followup"] == 1.0
+    assert out["followup_hits@1"] == 1.0 and out["followup_alone_hits@3"] == 0.0
+
+    assert cli.main(["eval", str(corpus), str(questions), "--as-of", "--conversation"]) == 0
+    text = capsys.readouterr().out
+    assert "asked in one conversation: 0 of 3 read as follow-ups" in text
+    assert "Hits@1 1.000" in text
+    assert "follow-ups 1  with context Hits@1 1.000  Hits@3 1.000  alone Hits@1 0.000" in text
+
+    # A follow-up of a question the set does not hold is an error, not a silent zero.
+    questions.write_text(json.dumps({**records[2], "follow_up_of": "nope"}) + "\n")
+    assert cli.main(["eval", str(corpus), str(questions), "--as-of"]) != 0
+    assert "question f2 follows up on nope, which is not in the set" in capsys.readouterr().err

@@ -21,7 +21,6 @@ from index.settings import IndexSettings
 from tests.conftest import write_article
 from tests.robustness.hashed_embedder import HashedEmbedder
 
-
 GOOD_TITLE = "Hunza apricot growers open a drying cooperative"
 TRIED: list[str] = []  # names of the bad inputs, for the figures in docs/reliability.md
 
