@@ -67,12 +67,14 @@ def migrate(conn: psycopg.Connection, dim: int, migrations: list[str] | None = N
     """Apply pending migrations to the database of ``conn`` (an autocommit connection);
     return the schema version. ``migrations`` defaults to the index's own list."""
     steps = MIGRATIONS if migrations is None else migrations
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (one boolean PRIMARY KEY "
-                 "DEFAULT true CHECK (one), version integer NOT NULL)")
-    conn.execute("INSERT INTO schema_version (version) VALUES (0) ON CONFLICT DO NOTHING")
     while True:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOCK_KEY,))
+            # under the lock: CREATE ... IF NOT EXISTS alone races with another process
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (one boolean PRIMARY KEY "
+                         "DEFAULT true CHECK (one), version integer NOT NULL)")
+            conn.execute("INSERT INTO schema_version (version) VALUES (0) "
+                         "ON CONFLICT DO NOTHING")
             version = conn.execute("SELECT version FROM schema_version").fetchone()[0]
             if version > len(steps):
                 raise RuntimeError(f"{name} schema version {version} is newer than this "
