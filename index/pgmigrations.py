@@ -57,6 +57,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX chunks_tsv ON chunks USING gin (tsv);
     CREATE INDEX chunks_vector ON chunks USING hnsw (vector vector_ip_ops);
     """,
+    # 2: each chunk's similarities to its nearest neighbours in other stories (index.hubness).
+    """
+    CREATE TABLE neighbours (
+        chunk_id bigint PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+        ids bigint[] NOT NULL,  -- chunk ids of the nearest, best first
+        sims real[] NOT NULL    -- their cosines
+    );
+    """,
 ]
 
 LOCK_KEY = "newsbot.pgmigrations"

@@ -1,4 +1,5 @@
-"""The PostgreSQL side of the index: the ``IndexStore`` of ``index.storage`` on a server that
+"""The PostgreSQL side of the index: the ``IndexStore`` and ``NeighbourStore`` of
+``index.storage`` on a server that
 several processes share, with the vectors in the database (pgvector) instead of a FAISS file.
 
 - Vectors: a ``vector(dim)`` column under an HNSW index with inner-product ops (the vectors
@@ -27,7 +28,7 @@ import psycopg
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 from index.pgmigrations import migrate
-from index.store import PendingArticle, iso, utcnow
+from index.store import Neighbours, PendingArticle, best_neighbours, iso, utcnow
 
 ARTICLE_COLUMNS = (
     "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
@@ -161,6 +162,7 @@ class PgStore:
         gone = [r[0] for r in cur.execute(
             "SELECT id FROM chunks WHERE article_id = ANY(%s::bigint[]) ORDER BY id",
             (article_ids,)).fetchall()]
+        self._forget_neighbours(cur, gone)
         cur.execute("DELETE FROM articles WHERE id = ANY(%s::bigint[])", (article_ids,))
         return gone
 
@@ -382,6 +384,67 @@ class PgStore:
                           "FROM articles GROUP BY source ORDER BY count(*) DESC, source", ())
         return [SourceStats(*r) for r in rows]
 
+    # -- neighbour lists (index.hubness) ----------------------------------------------------
+    def neighbour_sims(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        rows = self._rows("SELECT chunk_id, sims FROM neighbours "
+                          "WHERE chunk_id = ANY(%s::bigint[])", (_int_list(chunk_ids),))
+        return {c: np.asarray(s, dtype=np.float32) for c, s in rows}
+
+    def neighbour_lists(self, chunk_ids: Sequence[int]) -> dict[int, Neighbours]:
+        rows = self._rows("SELECT chunk_id, ids, sims FROM neighbours "
+                          "WHERE chunk_id = ANY(%s::bigint[])", (_int_list(chunk_ids),))
+        return {c: (np.asarray(i, dtype=np.int64), np.asarray(s, dtype=np.float32))
+                for c, i, s in rows}
+
+    def put_neighbours(self, own: dict[int, Neighbours], merged: dict[int, Neighbours],
+                       keep: int) -> None:
+        """As ``index.store.Store.put_neighbours``: ``own`` written whole (for chunks that
+        still exist), ``merged`` merged into existing lists only; one transaction."""
+        with self.lock, self.conn.transaction():
+            current = self.neighbour_lists(list(merged))
+            updates = []
+            for chunk, (ids, sims) in merged.items():
+                if chunk in current:
+                    old_ids, old_sims = current[chunk]
+                    best = best_neighbours(np.concatenate([old_ids, ids]),
+                                           np.concatenate([old_sims, sims]), keep)
+                    updates.append((*_arrays(best), int(chunk)))
+            cur = self.conn.cursor()
+            if own:
+                cur.executemany(
+                    "INSERT INTO neighbours (chunk_id, ids, sims) "
+                    "SELECT id, %s::bigint[], %s::real[] FROM chunks WHERE id = %s "
+                    "ON CONFLICT (chunk_id) DO UPDATE SET ids = excluded.ids, "
+                    "sims = excluded.sims",
+                    [(*_arrays(best_neighbours(ids, sims, keep)), int(c))
+                     for c, (ids, sims) in own.items()])
+            if updates:
+                cur.executemany("UPDATE neighbours SET ids = %s::bigint[], sims = %s::real[] "
+                                "WHERE chunk_id = %s", updates)
+            self._bump()
+
+    def _forget_neighbours(self, cur: psycopg.Cursor, gone: list[int]) -> None:
+        """Take chunks about to be deleted out of the lists of the chunks they list (in the
+        caller's transaction), as ``index.store.Store`` does."""
+        if not gone:
+            return
+        listed = self.neighbour_lists(gone)
+        near = {int(i) for ids, _ in listed.values() for i in ids} - set(gone)
+        updates = []
+        for chunk, (ids, sims) in self.neighbour_lists(sorted(near)).items():
+            stay = ~np.isin(ids, gone)
+            if not stay.all():
+                updates.append((*_arrays((ids[stay], sims[stay])), chunk))
+        if updates:
+            cur.executemany("UPDATE neighbours SET ids = %s::bigint[], sims = %s::real[] "
+                            "WHERE chunk_id = %s", updates)
+
+    def chunks_without_neighbours(self) -> np.ndarray:
+        return np.asarray(self._ids(
+            "SELECT c.id FROM chunks AS c WHERE NOT EXISTS "
+            "(SELECT 1 FROM neighbours AS n WHERE n.chunk_id = c.id) ORDER BY c.id", ()),
+            dtype=np.int64)
+
     def _rows(self, sql: str, params: tuple) -> list[tuple]:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
@@ -389,6 +452,12 @@ class PgStore:
 
 def _int_list(ids: Sequence[int] | np.ndarray) -> list[int]:
     return [int(i) for i in ids]
+
+
+def _arrays(neighbours: Neighbours) -> tuple[list[int], list[float]]:
+    """A neighbour list as query parameters (bigint[] and real[])."""
+    ids, sims = neighbours
+    return [int(i) for i in ids], [float(x) for x in sims]
 
 
 def _unpack(rows: list[tuple[int, list[float]]]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
-"""The same store tests on both backends of ``index.storage.IndexStore``: SQLite
+"""The same store tests on both backends of ``index.storage.IndexStore`` (and
+``NeighbourStore``): SQLite
 (``index.store.Store``) and PostgreSQL with pgvector (``index.pgstore.PgStore``, on the real
 server of tests/pg/conftest.py)."""
 
@@ -196,3 +197,34 @@ def test_an_empty_store_answers_every_read(store: IndexStore) -> None:
     assert store.max_article_id() == 0 and store.latest(5) == []
     assert store.keyword_search('"anything"', 5) == [] and store.sources() == []
     assert store.chunks([1, 2]) == {} and store.articles([1]) == {}
+
+
+def test_neighbour_lists_are_written_merged_and_forgotten(store: IndexStore) -> None:
+    new, _ = store.write_batch([pending("a", "A", ["a0", "a1"]), pending("b", "B", ["b0"]),
+                                pending("c", "C", ["c0"])])
+    a0, a1, b0, c0 = new
+    assert store.chunks_without_neighbours().tolist() == new
+    f32 = np.float32
+    store.put_neighbours(
+        {a0: (np.array([b0, c0, b0]), np.array([0.5, 0.7, 0.6], f32)),  # b0 twice: best kept
+         c0: (np.array([a0]), np.array([0.7], f32)),
+         987654: (np.array([a0]), np.array([0.9], f32))},  # no such chunk: not written
+        {}, keep=5)
+    lists = store.neighbour_lists([a0, c0, 987654])
+    assert set(lists) == {a0, c0}
+    assert lists[a0][0].tolist() == [c0, b0]
+    assert np.allclose(lists[a0][1], [0.7, 0.6], atol=1e-3)  # SQLite keeps float16
+    assert np.allclose(store.neighbour_sims([a0])[a0], [0.7, 0.6], atol=1e-3)
+    assert store.chunks_without_neighbours().tolist() == [a1, b0]
+    # merged: into an existing list only, best first, ``keep`` at most
+    store.put_neighbours({}, {a0: (np.array([a1 + 100, b0]), np.array([0.9, 0.8], f32)),
+                              b0: (np.array([a0]), np.array([0.5], f32))}, keep=2)
+    lists = store.neighbour_lists([a0, b0])
+    assert set(lists) == {a0} and lists[a0][0].tolist() == [a1 + 100, b0]
+    # a deleted chunk leaves the lists of the chunks it listed (c0 lists b0), and its own
+    # list goes
+    store.put_neighbours({b0: (np.array([a0, c0]), np.array([0.6, 0.4], f32)),
+                          c0: (np.array([b0]), np.array([0.4], f32))}, {}, keep=5)
+    store.delete_articles([store.find_key("c")])
+    assert store.neighbour_lists([b0])[b0][0].tolist() == [a0]
+    assert c0 not in store.neighbour_lists([c0])
