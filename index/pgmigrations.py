@@ -16,12 +16,13 @@ import psycopg
 
 MIGRATIONS: list[str] = [
     # 1: articles, chunks with float vectors (HNSW, inner product = cosine on unit vectors)
-    # and a weighted tsvector (title A, text B) under GIN, metadata, a write counter.
+    # and a weighted tsvector (title A, text B) under GIN, metadata, and one row counting
+    # committed writes (data_version) and chunks (the N of the keyword ranking's idf).
     """
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-    CREATE TABLE write_counter (one boolean PRIMARY KEY DEFAULT true CHECK (one),
-                                n bigint NOT NULL);
-    INSERT INTO write_counter (n) VALUES (0);
+    CREATE TABLE store_state (one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                              writes bigint NOT NULL, chunks bigint NOT NULL);
+    INSERT INTO store_state (writes, chunks) VALUES (0, 0);
     CREATE TABLE articles (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         ext_id text NOT NULL,

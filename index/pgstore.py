@@ -6,10 +6,12 @@ several processes share, with the vectors in the database (pgvector) instead of 
   are unit length, so the inner product is the cosine). ``nearest`` answers a vector query,
   the job ``index.vectors.VectorIndex.search`` does beside the SQLite store.
 - Full text: a stored ``tsvector`` (title weighted A, text B, ``english`` stemming) under
-  GIN, ranked by ``ts_rank_cd`` with the title counting twice the text, as the SQLite side
-  weighs FTS5's bm25.
-- Writes: one transaction each, as in SQLite; every write also bumps ``write_counter``, so
-  ``data_version`` tells another process that something was committed.
+  GIN, ranked BM25-like: each term's ``ts_rank`` (the title counting twice the text, as the
+  SQLite side weighs FTS5's bm25) times the term's BM25 idf, summed. Without the idf a
+  common word counts as much as a rare name (docs/postgres.md has the measured gap).
+- Writes: one transaction each, as in SQLite; every write also updates ``store_state``
+  (a write count, so ``data_version`` tells another process that something was committed,
+  and the chunk count the idf needs without a ``count(*)`` per question).
 
 One connection guarded by a lock, as ``index.store.Store`` does; a pool for many threads is
 part of the wiring still to come (docs/postgres.md).
@@ -18,6 +20,7 @@ part of the wiring still to come (docs/postgres.md).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,7 +37,7 @@ ARTICLE_COLUMNS = (
     "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
 CHUNK_COLUMNS = 'id, article_id, start, "end", text'
 TEXT_CONFIG = "english"
-# ts_rank_cd weights for the labels {D, C, B, A}: a title (A) word counts twice a text (B)
+# ts_rank weights for the labels {D, C, B, A}: a title (A) word counts twice a text (B)
 # word; normalization 1 divides by 1 + log(length), so long chunks do not win by length.
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 RANK_NORMALIZATION = 1
@@ -87,7 +90,7 @@ class PgStore:
 
     def data_version(self) -> int:
         with self.lock:
-            return int(self.conn.execute("SELECT n FROM write_counter").fetchone()[0])
+            return int(self.conn.execute("SELECT writes FROM store_state").fetchone()[0])
 
     # -- metadata ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -105,8 +108,11 @@ class PgStore:
             "INSERT INTO meta (key, value) VALUES (%s, %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
-    def _bump(self) -> None:
-        self.conn.execute("UPDATE write_counter SET n = n + 1")
+    def _bump(self, chunks: int = 0) -> None:
+        """Count a write (and the chunks it added, negative for removed ones), in the
+        caller's transaction."""
+        self.conn.execute("UPDATE store_state SET writes = writes + 1, chunks = chunks + %s",
+                          (chunks,))
 
     # -- dedup lookups ----------------------------------------------------------------------
     def has_hash(self, body_hash: str) -> bool:
@@ -153,7 +159,7 @@ class PgStore:
                     if not cur.nextset():
                         break
             self._put_meta("last_ingest", now)
-            self._bump()
+            self._bump(len(new_ids) - len(removed))
         return new_ids, removed
 
     def _delete(self, cur: psycopg.Cursor, article_ids: list[int]) -> list[int]:
@@ -172,7 +178,7 @@ class PgStore:
             return []
         with self.lock, self.conn.transaction():
             gone = self._delete(self.conn.cursor(), ids)
-            self._bump()
+            self._bump(-len(gone))
         return gone
 
     def article_ids_from(self, source: str) -> list[int]:
@@ -326,16 +332,31 @@ class PgStore:
 
     # -- keyword search ---------------------------------------------------------------------
     def keyword_search(self, match: str, limit: int) -> list[tuple[int, int, float]]:
-        terms = quoted_terms(match)
-        if not terms:
+        """Chunks holding any of the terms, by minus the sum over the terms of idf × ts_rank
+        (lower = better, as FTS5's bm25). A term that is only stop words is left out."""
+        idf = self._idf(quoted_terms(match))
+        if not idf:
             return []
-        query = " || ".join([f"phraseto_tsquery('{TEXT_CONFIG}', %s)"] * len(terms))
+        one = f"phraseto_tsquery('{TEXT_CONFIG}', %s)"
+        score = " + ".join(
+            [f"%s * ts_rank('{RANK_WEIGHTS}', tsv, {one}, {RANK_NORMALIZATION})"] * len(idf))
+        params = [p for term, weight in idf.items() for p in (weight, term)]
         rows = self._rows(
-            f"WITH q AS (SELECT {query} AS q) "
-            f"SELECT c.id, c.article_id, -ts_rank_cd('{RANK_WEIGHTS}', c.tsv, q.q, "
-            f"{RANK_NORMALIZATION}) AS score FROM chunks AS c, q WHERE c.tsv @@ q.q "
-            "ORDER BY score, c.id LIMIT %s", (*terms, limit))
+            f"SELECT id, article_id, -({score}) AS score FROM chunks "
+            f"WHERE tsv @@ ({' || '.join([one] * len(idf))}) ORDER BY score, id LIMIT %s",
+            (*params, *idf, limit))
         return [(r[0], r[1], float(r[2])) for r in rows]
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        """Each term's BM25 idf, ln(1 + (N - n + 0.5) / (n + 0.5)) with N chunks of which n
+        hold the term; terms without a lexeme (stop words) are dropped."""
+        rows = self._rows(
+            "SELECT t.term, (SELECT count(*) FROM chunks WHERE tsv @@ t.q), s.chunks "
+            f"FROM (SELECT term, phraseto_tsquery('{TEXT_CONFIG}', term) AS q "
+            "FROM unnest(%s::text[]) AS term) AS t, store_state AS s "
+            "WHERE numnode(t.q) > 0", (list(dict.fromkeys(terms)),))
+        return {term: math.log(1 + (max(total, held) - held + 0.5) / (held + 0.5))
+                for term, held, total in rows}
 
     def term_counts(self, terms: list[str], cap: int) -> dict[str, int]:
         out = {}

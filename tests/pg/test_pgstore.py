@@ -48,7 +48,7 @@ def test_migrations_run_once_even_when_processes_open_together(pg_url: str) -> N
     assert errors == []
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS)
-        assert conn.execute("SELECT count(*) FROM write_counter").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM store_state").fetchone()[0] == 1
         indexes = {r[0] for r in conn.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'chunks'")}
     assert any("USING hnsw" in d and "vector_ip_ops" in d for d in indexes)
@@ -126,3 +126,13 @@ def test_keyword_search_finds_the_story_by_its_words(filled: PgStore) -> None:
     assert [r[1] for r in rows] == [filled.find_key("cricket")]
     rows = filled.keyword_search('"budget"', 5)  # in the title and the text
     assert rows and rows[0][1] == filled.find_key("budget")
+
+
+def test_stop_words_alone_find_nothing_and_the_chunk_count_stays_exact(filled: PgStore) -> None:
+    assert filled.keyword_search('"the"', 5) == []
+    assert [r[1] for r in filled.keyword_search('"the" OR "wickets"', 5)] == \
+        [filled.find_key("cricket")]
+    filled.delete_articles([filled.find_key("rain")])
+    with psycopg.connect(filled.url) as conn:
+        kept = conn.execute("SELECT chunks FROM store_state").fetchone()[0]
+    assert kept == filled.counts()[1] > 0

@@ -152,6 +152,15 @@ def test_keyword_search_ranks_title_words_and_stems(store: IndexStore) -> None:
     assert store.term_counts(["today"], cap=10) == {"today": 2}
 
 
+def test_a_rare_word_outranks_a_common_one(store: IndexStore) -> None:
+    store.write_batch([pending(f"c{i}", f"Day {i}", [f"Markets rose; markets fell, {i}."])
+                       for i in range(6)])
+    store.write_batch([pending("z", "Note", ["A zeppelin flew over the town."])])
+    rows = store.keyword_search('"markets" OR "zeppelin"', 10)
+    assert len(rows) == 7
+    assert rows[0][1] == store.find_key("z")  # the one chunk with the rare word
+
+
 def test_dates_and_newest_articles(store: IndexStore) -> None:
     store.write_batch([
         pending("old", "Old", ["x"], published=dt.date(2020, 1, 1)),
