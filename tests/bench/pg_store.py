@@ -93,7 +93,8 @@ def main() -> None:
         with psycopg.connect(server.get_uri("bench"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION vector")
         stores: dict[str, IndexStore] = {
-            "sqlite": Store(root / "index.sqlite"), "postgres": PgStore(server.get_uri("bench"), DIM)}
+            "sqlite": Store(root / "index.sqlite"),
+            "postgres": PgStore(server.get_uri("bench"), DIM)}
         batches = pending_batches(args.corpus, args.batch)
         chunks = sum(len(p.chunks) for b in batches for p in b)
         spent = {name: 0.0 for name in stores}
