@@ -483,16 +483,22 @@ class Store:
 Neighbours = tuple[np.ndarray, np.ndarray]  # (chunk ids int64, similarities float32)
 
 
-def _pack(ids: np.ndarray, sims: np.ndarray, keep: int) -> tuple[bytes, bytes]:
-    """A neighbour list as stored: best first, each neighbour once (its best), ``keep`` at
-    most; ids int64, similarities float16."""
+def best_neighbours(ids: np.ndarray, sims: np.ndarray, keep: int) -> Neighbours:
+    """A neighbour list as every backend stores it: best first, each neighbour once (its
+    best), ``keep`` at most."""
     ids = np.asarray(ids, dtype=np.int64)
     sims = np.asarray(sims, dtype=np.float32)
     order = np.argsort(-sims, kind="stable")
     ids, sims = ids[order], sims[order]
     _, first = np.unique(ids, return_index=True)
     chosen = np.sort(first)[:keep]
-    return ids[chosen].tobytes(), sims[chosen].astype(np.float16).tobytes()
+    return ids[chosen], sims[chosen]
+
+
+def _pack(ids: np.ndarray, sims: np.ndarray, keep: int) -> tuple[bytes, bytes]:
+    """``best_neighbours`` as SQLite stores it: ids int64, similarities float16."""
+    ids, sims = best_neighbours(ids, sims, keep)
+    return ids.tobytes(), sims.astype(np.float16).tobytes()
 
 
 def _parts(values: Sequence[int] | Sequence[str], size: int = 10_000

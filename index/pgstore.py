@@ -1,0 +1,486 @@
+"""The PostgreSQL side of the index: the ``IndexStore`` and ``NeighbourStore`` of
+``index.storage`` on a server that
+several processes share, with the vectors in the database (pgvector) instead of a FAISS file.
+
+- Vectors: a ``vector(dim)`` column under an HNSW index with inner-product ops (the vectors
+  are unit length, so the inner product is the cosine). ``nearest`` answers a vector query,
+  the job ``index.vectors.VectorIndex.search`` does beside the SQLite store.
+- Full text: a stored ``tsvector`` (title weighted A, text B, ``english`` stemming) under
+  GIN, ranked BM25-like: each term's ``ts_rank`` (the title counting twice the text, as the
+  SQLite side weighs FTS5's bm25) times the term's BM25 idf, summed. Without the idf a
+  common word counts as much as a rare name (docs/postgres.md has the measured gap).
+- Writes: one transaction each, as in SQLite; every write also updates ``store_state``
+  (a write count, so ``data_version`` tells another process that something was committed,
+  and the chunk count the idf needs without a ``count(*)`` per question).
+
+One connection guarded by a lock, as ``index.store.Store`` does; a pool for many threads is
+part of the wiring still to come (docs/postgres.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import psycopg
+
+from index.models import ChunkRow, SourceStats, StoredArticle
+from index.normalize import search_title
+from index.pgmigrations import migrate
+from index.store import Neighbours, PendingArticle, best_neighbours, iso, utcnow
+
+ARTICLE_COLUMNS = (
+    "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
+CHUNK_COLUMNS = 'id, article_id, start, "end", text'
+TEXT_CONFIG = "english"
+# ts_rank weights for the labels {D, C, B, A}: a title (A) word counts twice a text (B)
+# word; normalization 1 divides by 1 + log(length), so long chunks do not win by length.
+RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
+RANK_NORMALIZATION = 1
+MIN_EF_SEARCH = 40  # pgvector's default candidate list; raised to k for larger queries
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+class QuerySyntaxError(ValueError):
+    """A keyword query that is not an OR of double-quoted terms."""
+
+
+def quoted_terms(match: str) -> list[str]:
+    """The terms of an OR-query of double-quoted terms (what ``index.search.fts_query``
+    builds), e.g. ``"gwadar" OR "port"`` → ``["gwadar", "port"]``. Anything else is refused
+    rather than half-understood."""
+    terms = _QUOTED.findall(match)
+    rest = _QUOTED.sub("", match).replace(" OR ", " ").strip()
+    if rest or not terms:
+        raise QuerySyntaxError(f"not an OR-query of quoted terms: {match!r}")
+    return [t for t in terms if t.strip()]
+
+
+class PgStore:
+    """The index's rows in one PostgreSQL database (see the module docstring)."""
+
+    def __init__(self, url: str, dim: int) -> None:
+        self.url = url
+        self.dim = dim
+        self.lock = threading.RLock()
+        self.conn = psycopg.connect(url, autocommit=True)
+        try:
+            self.schema_version = migrate(self.conn, dim)
+            stored = self._column_dim()
+            if stored != dim:
+                raise ValueError(f"this database holds {stored}-dimensional vectors; "
+                                 f"the embedding model makes {dim}")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _column_dim(self) -> int:
+        return int(self.conn.execute(
+            "SELECT atttypmod FROM pg_attribute "
+            "WHERE attrelid = 'chunks'::regclass AND attname = 'vector'").fetchone()[0])
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    def data_version(self) -> int:
+        with self.lock:
+            return int(self.conn.execute("SELECT writes FROM store_state").fetchone()[0])
+
+    # -- metadata ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.lock, self.conn.transaction():
+            self._put_meta(key, value)
+            self._bump()
+
+    def _put_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def _bump(self, chunks: int = 0) -> None:
+        """Count a write (and the chunks it added, negative for removed ones), in the
+        caller's transaction."""
+        self.conn.execute("UPDATE store_state SET writes = writes + 1, chunks = chunks + %s",
+                          (chunks,))
+
+    # -- dedup lookups ----------------------------------------------------------------------
+    def has_hash(self, body_hash: str) -> bool:
+        with self.lock:
+            return self.conn.execute(
+                "SELECT 1 FROM articles WHERE body_hash = %s", (body_hash,)).fetchone() is not None
+
+    def find_key(self, key: str) -> int | None:
+        with self.lock:
+            row = self.conn.execute("SELECT id FROM articles WHERE key = %s", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- writes -----------------------------------------------------------------------------
+    def write_batch(self, batch: Sequence[PendingArticle]) -> tuple[list[int], list[int]]:
+        new_ids: list[int] = []
+        removed: list[int] = []
+        now = utcnow()
+        with self.lock, self.conn.transaction():
+            cur = self.conn.cursor()
+            for item in batch:
+                if item.replaces is not None:
+                    removed.extend(self._delete(cur, [item.replaces]))
+                a = item.article
+                article_id = cur.execute(
+                    "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
+                    "source, url, category, body, origin, note, ingested_at, link_topics) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
+                     a.url, a.category, a.body, a.origin, a.note, now, a.link_topics),
+                ).fetchone()[0]
+                if item.vectors is None or len(item.vectors) != len(item.chunks):
+                    raise ValueError(f"article {a.id!r}: {len(item.chunks)} chunks but "
+                                     f"{0 if item.vectors is None else len(item.vectors)} vectors")
+                title = search_title(a.title, a.link_topics)
+                vectors = np.asarray(item.vectors, dtype=np.float32)
+                cur.executemany(
+                    'INSERT INTO chunks (article_id, ordinal, start, "end", text, search_title, '
+                    "vector) VALUES (%s, %s, %s, %s, %s, %s, %s::real[]::vector) RETURNING id",
+                    [(article_id, c.ordinal, c.start, c.end, c.text, title, v.tolist())
+                     for c, v in zip(item.chunks, vectors, strict=True)],
+                    returning=True)
+                while True:
+                    new_ids.extend(r[0] for r in cur.fetchall())
+                    if not cur.nextset():
+                        break
+            self._put_meta("last_ingest", now)
+            self._bump(len(new_ids) - len(removed))
+        return new_ids, removed
+
+    def _delete(self, cur: psycopg.Cursor, article_ids: list[int]) -> list[int]:
+        """Delete articles (their chunks go by the foreign key's cascade) in the caller's
+        transaction; return the removed chunk ids."""
+        gone = [r[0] for r in cur.execute(
+            "SELECT id FROM chunks WHERE article_id = ANY(%s::bigint[]) ORDER BY id",
+            (article_ids,)).fetchall()]
+        self._forget_neighbours(cur, gone)
+        cur.execute("DELETE FROM articles WHERE id = ANY(%s::bigint[])", (article_ids,))
+        return gone
+
+    def delete_articles(self, article_ids: Sequence[int]) -> list[int]:
+        ids = [int(a) for a in article_ids]
+        if not ids:
+            return []
+        with self.lock, self.conn.transaction():
+            gone = self._delete(self.conn.cursor(), ids)
+            self._bump(-len(gone))
+        return gone
+
+    def article_ids_from(self, source: str) -> list[int]:
+        return self._ids("SELECT id FROM articles WHERE source = %s ORDER BY id", (source,))
+
+    def article_ids_with_hashes(self, body_hashes: Sequence[str]) -> list[int]:
+        return self._ids("SELECT id FROM articles WHERE body_hash = ANY(%s::text[]) ORDER BY id",
+                         ([str(h) for h in body_hashes],))
+
+    def article_ids_before(self, day: dt.date) -> list[int]:
+        return self._ids("SELECT id FROM articles WHERE coalesce(published_at, ingested_at) < %s "
+                         "ORDER BY id", (day.isoformat(),))
+
+    def _ids(self, sql: str, params: tuple) -> list[int]:
+        with self.lock:
+            return [r[0] for r in self.conn.execute(sql, params).fetchall()]
+
+    # -- chunks and vectors -----------------------------------------------------------------
+    def chunk_ids(self) -> np.ndarray:
+        return np.asarray(self._ids("SELECT id FROM chunks ORDER BY id", ()), dtype=np.int64)
+
+    def iter_vectors(self, ids: Sequence[int] | None = None, batch: int = 10_000
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if ids is None:
+            last = 0
+            while True:
+                with self.lock:
+                    rows = self.conn.execute(
+                        "SELECT id, vector::real[] FROM chunks WHERE id > %s ORDER BY id "
+                        "LIMIT %s", (last, batch)).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield _unpack(rows)
+            return
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), batch):
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT id, vector::real[] FROM chunks WHERE id = ANY(%s::bigint[]) "
+                    "ORDER BY id", (wanted[start:start + batch],)).fetchall()
+            if rows:
+                yield _unpack(rows)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        rows = self._rows(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id = ANY(%s::bigint[])",
+                          (_int_list(ids),))
+        return {r[0]: ChunkRow(*r) for r in rows}
+
+    def article_chunks(self, article_id: int) -> list[ChunkRow]:
+        rows = self._rows(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE article_id = %s "
+                          "ORDER BY ordinal", (int(article_id),))
+        return [ChunkRow(*r) for r in rows]
+
+    def chunk_articles(self, chunk_ids: Sequence[int]) -> dict[int, int]:
+        return dict(self._rows("SELECT id, article_id FROM chunks WHERE id = ANY(%s::bigint[])",
+                               (_int_list(chunk_ids),)))
+
+    def chunk_ids_of(self, article_ids: Sequence[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {int(a): [] for a in article_ids}
+        if not out:
+            return out
+        for article_id, chunk_id in self._rows(
+                "SELECT article_id, id FROM chunks WHERE article_id = ANY(%s::bigint[]) "
+                "ORDER BY article_id, ordinal", (list(out),)):
+            out[article_id].append(chunk_id)
+        return out
+
+    def article_vectors(self, article_id: int) -> tuple[list[ChunkRow], np.ndarray]:
+        rows = self._rows(f"SELECT {CHUNK_COLUMNS}, vector::real[] FROM chunks "
+                          "WHERE article_id = %s ORDER BY ordinal", (int(article_id),))
+        chunks = [ChunkRow(*r[:5]) for r in rows]
+        if not rows:
+            return chunks, np.zeros((0, 0), dtype=np.float32)
+        return chunks, _unpack([(r[0], r[5]) for r in rows])[1]
+
+    def nearest(self, vector: np.ndarray, k: int, *, restrict: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, cosines) of the ``k`` nearest chunks, best first: through the HNSW
+        index, or exactly among ``restrict`` (a date window), where a filtered approximate
+        search could return fewer than ``k``."""
+        query = np.asarray(vector, dtype=np.float32).ravel().tolist()
+        with self.lock, self.conn.transaction():
+            if restrict is None:
+                self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
+                                  (str(max(MIN_EF_SEARCH, k)),))
+                rows = self.conn.execute(
+                    "SELECT id, -(vector <#> %s::real[]::vector) FROM chunks "
+                    "ORDER BY vector <#> %s::real[]::vector LIMIT %s",
+                    (query, query, k)).fetchall()
+            else:
+                rows = self.conn.execute(
+                    "WITH allowed AS MATERIALIZED (SELECT id, vector FROM chunks "
+                    "WHERE id = ANY(%s::bigint[])) "
+                    "SELECT id, -(vector <#> %s::real[]::vector) AS score FROM allowed "
+                    "ORDER BY score DESC, id LIMIT %s",
+                    (_int_list(restrict), query, k)).fetchall()
+        return (np.asarray([r[0] for r in rows], dtype=np.int64),
+                np.asarray([r[1] for r in rows], dtype=np.float32))
+
+    # -- articles ---------------------------------------------------------------------------
+    def articles(self, ids: Sequence[int]) -> dict[int, StoredArticle]:
+        rows = self._rows(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ANY(%s::bigint[])",
+                          (_int_list(ids),))
+        return {r[0]: StoredArticle(*r) for r in rows}
+
+    def articles_by_ext_id(self, ext_ids: Sequence[str]) -> dict[str, StoredArticle]:
+        rows = self._rows(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE ext_id = ANY(%s::text[])",
+            ([str(e) for e in ext_ids],))
+        return {r[1]: StoredArticle(*r) for r in rows}
+
+    def latest(self, limit: int, ids: Sequence[int] | None = None) -> list[StoredArticle]:
+        where, params = "", ()
+        if ids is not None:
+            where, params = "WHERE id = ANY(%s::bigint[]) ", (_int_list(ids),)
+        rows = self._rows(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles {where}"
+            "ORDER BY published_at IS NULL, published_at DESC, id DESC LIMIT %s",
+            (*params, limit))
+        return [StoredArticle(*r) for r in rows]
+
+    def max_article_id(self) -> int:
+        with self.lock:
+            return int(self.conn.execute(
+                "SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+
+    def articles_after(self, last_id: int, limit: int = 200) -> list[StoredArticle]:
+        rows = self._rows(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id > %s "
+                          "ORDER BY id LIMIT %s", (int(last_id), limit))
+        return [StoredArticle(*r) for r in rows]
+
+    def iter_articles(self, after: int = 0, upto: int | None = None, *,
+                      page: int = 500) -> Iterator[StoredArticle]:
+        last = after
+        while True:
+            rows = self.articles_after(last, limit=page)
+            for article in rows:
+                if upto is not None and article.rowid > upto:
+                    return
+                yield article
+            if len(rows) < page:
+                return
+            last = rows[-1].rowid
+
+    def articles_published_since(self, day: dt.date, limit: int = 5000
+                                 ) -> list[StoredArticle]:
+        rows = self._rows(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE published_at >= %s "
+                          "ORDER BY id LIMIT %s", (day.isoformat(), limit))
+        return [StoredArticle(*r) for r in rows]
+
+    # -- keyword search ---------------------------------------------------------------------
+    def keyword_search(self, match: str, limit: int) -> list[tuple[int, int, float]]:
+        """Chunks holding any of the terms, by minus the sum over the terms of idf × ts_rank
+        (lower = better, as FTS5's bm25). A term that is only stop words is left out."""
+        idf = self._idf(quoted_terms(match))
+        if not idf:
+            return []
+        one = f"phraseto_tsquery('{TEXT_CONFIG}', %s)"
+        score = " + ".join(
+            [f"%s * ts_rank('{RANK_WEIGHTS}', tsv, {one}, {RANK_NORMALIZATION})"] * len(idf))
+        params = [p for term, weight in idf.items() for p in (weight, term)]
+        rows = self._rows(
+            f"SELECT id, article_id, -({score}) AS score FROM chunks "
+            f"WHERE tsv @@ ({' || '.join([one] * len(idf))}) ORDER BY score, id LIMIT %s",
+            (*params, *idf, limit))
+        return [(r[0], r[1], float(r[2])) for r in rows]
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        """Each term's BM25 idf, ln(1 + (N - n + 0.5) / (n + 0.5)) with N chunks of which n
+        hold the term; terms without a lexeme (stop words) are dropped."""
+        rows = self._rows(
+            "SELECT t.term, (SELECT count(*) FROM chunks WHERE tsv @@ t.q), s.chunks "
+            f"FROM (SELECT term, phraseto_tsquery('{TEXT_CONFIG}', term) AS q "
+            "FROM unnest(%s::text[]) AS term) AS t, store_state AS s "
+            "WHERE numnode(t.q) > 0", (list(dict.fromkeys(terms)),))
+        return {term: math.log(1 + (max(total, held) - held + 0.5) / (held + 0.5))
+                for term, held, total in rows}
+
+    def term_counts(self, terms: list[str], cap: int) -> dict[str, int]:
+        out = {}
+        with self.lock:
+            for term in terms:
+                out[term] = int(self.conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tsv @@ "
+                    f"phraseto_tsquery('{TEXT_CONFIG}', %s) LIMIT %s) AS hits",
+                    (term.replace('"', ""), cap)).fetchone()[0])
+        return out
+
+    def fts_count(self) -> int:
+        with self.lock:
+            return int(self.conn.execute(
+                "SELECT count(*) FROM chunks WHERE tsv IS NOT NULL").fetchone()[0])
+
+    # -- dates ------------------------------------------------------------------------------
+    def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
+        clauses, params = [], []
+        if start is not None:
+            clauses.append("a.published_at >= %s")
+            params.append(start.isoformat())
+        if end is not None:
+            clauses.append("a.published_at < %s")
+            params.append((end + dt.timedelta(days=1)).isoformat())
+        where = " AND ".join(clauses) or "a.published_at IS NOT NULL"
+        rows = self._rows(f"SELECT c.id FROM chunks AS c JOIN articles AS a "
+                          f"ON a.id = c.article_id WHERE {where} ORDER BY c.id", tuple(params))
+        return np.asarray([r[0] for r in rows], dtype=np.int64)
+
+    def published_dates(self, article_ids: Sequence[int]) -> dict[int, dt.date | None]:
+        rows = self._rows("SELECT id, published_at FROM articles WHERE id = ANY(%s::bigint[])",
+                          (_int_list(article_ids),))
+        return {a: (dt.date.fromisoformat(p[:10]) if p else None) for a, p in rows}
+
+    # -- counts -----------------------------------------------------------------------------
+    def counts(self) -> tuple[int, int, int]:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM chunks), "
+                "(SELECT count(DISTINCT source) FROM articles)").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def sources(self) -> list[SourceStats]:
+        rows = self._rows("SELECT source, count(*), min(published_at), max(published_at) "
+                          "FROM articles GROUP BY source ORDER BY count(*) DESC, source", ())
+        return [SourceStats(*r) for r in rows]
+
+    # -- neighbour lists (index.hubness) ----------------------------------------------------
+    def neighbour_sims(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        rows = self._rows("SELECT chunk_id, sims FROM neighbours "
+                          "WHERE chunk_id = ANY(%s::bigint[])", (_int_list(chunk_ids),))
+        return {c: np.asarray(s, dtype=np.float32) for c, s in rows}
+
+    def neighbour_lists(self, chunk_ids: Sequence[int]) -> dict[int, Neighbours]:
+        rows = self._rows("SELECT chunk_id, ids, sims FROM neighbours "
+                          "WHERE chunk_id = ANY(%s::bigint[])", (_int_list(chunk_ids),))
+        return {c: (np.asarray(i, dtype=np.int64), np.asarray(s, dtype=np.float32))
+                for c, i, s in rows}
+
+    def put_neighbours(self, own: dict[int, Neighbours], merged: dict[int, Neighbours],
+                       keep: int) -> None:
+        """As ``index.store.Store.put_neighbours``: ``own`` written whole (for chunks that
+        still exist), ``merged`` merged into existing lists only; one transaction."""
+        with self.lock, self.conn.transaction():
+            current = self.neighbour_lists(list(merged))
+            updates = []
+            for chunk, (ids, sims) in merged.items():
+                if chunk in current:
+                    old_ids, old_sims = current[chunk]
+                    best = best_neighbours(np.concatenate([old_ids, ids]),
+                                           np.concatenate([old_sims, sims]), keep)
+                    updates.append((*_arrays(best), int(chunk)))
+            cur = self.conn.cursor()
+            if own:
+                cur.executemany(
+                    "INSERT INTO neighbours (chunk_id, ids, sims) "
+                    "SELECT id, %s::bigint[], %s::real[] FROM chunks WHERE id = %s "
+                    "ON CONFLICT (chunk_id) DO UPDATE SET ids = excluded.ids, "
+                    "sims = excluded.sims",
+                    [(*_arrays(best_neighbours(ids, sims, keep)), int(c))
+                     for c, (ids, sims) in own.items()])
+            if updates:
+                cur.executemany("UPDATE neighbours SET ids = %s::bigint[], sims = %s::real[] "
+                                "WHERE chunk_id = %s", updates)
+            self._bump()
+
+    def _forget_neighbours(self, cur: psycopg.Cursor, gone: list[int]) -> None:
+        """Take chunks about to be deleted out of the lists of the chunks they list (in the
+        caller's transaction), as ``index.store.Store`` does."""
+        if not gone:
+            return
+        listed = self.neighbour_lists(gone)
+        near = {int(i) for ids, _ in listed.values() for i in ids} - set(gone)
+        updates = []
+        for chunk, (ids, sims) in self.neighbour_lists(sorted(near)).items():
+            stay = ~np.isin(ids, gone)
+            if not stay.all():
+                updates.append((*_arrays((ids[stay], sims[stay])), chunk))
+        if updates:
+            cur.executemany("UPDATE neighbours SET ids = %s::bigint[], sims = %s::real[] "
+                            "WHERE chunk_id = %s", updates)
+
+    def chunks_without_neighbours(self) -> np.ndarray:
+        return np.asarray(self._ids(
+            "SELECT c.id FROM chunks AS c WHERE NOT EXISTS "
+            "(SELECT 1 FROM neighbours AS n WHERE n.chunk_id = c.id) ORDER BY c.id", ()),
+            dtype=np.int64)
+
+    def _rows(self, sql: str, params: tuple) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+
+def _int_list(ids: Sequence[int] | np.ndarray) -> list[int]:
+    return [int(i) for i in ids]
+
+
+def _arrays(neighbours: Neighbours) -> tuple[list[int], list[float]]:
+    """A neighbour list as query parameters (bigint[] and real[])."""
+    ids, sims = neighbours
+    return [int(i) for i in ids], [float(x) for x in sims]
+
+
+def _unpack(rows: list[tuple[int, list[float]]]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    return ids, np.asarray([r[1] for r in rows], dtype=np.float32)

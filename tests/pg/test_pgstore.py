@@ -1,0 +1,138 @@
+"""What only the PostgreSQL store has: its migrations, its vector search (pgvector HNSW,
+exact within a date window) and its strict reading of keyword queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import psycopg
+import pytest
+
+from index.chunking import chunk_article
+from index.models import Article
+from index.normalize import body_hash
+from index.pgmigrations import MIGRATIONS, migrate
+from index.pgstore import PgStore, QuerySyntaxError, quoted_terms
+from index.storage import IndexStore, NeighbourStore
+from index.store import PendingArticle
+from tests.storage_checks import protocol_mismatches
+
+
+def test_pgstore_matches_the_storage_protocol_method_by_method(pg_url: str) -> None:
+    assert protocol_mismatches(PgStore, IndexStore) == []
+    assert protocol_mismatches(PgStore, NeighbourStore) == []
+    store = PgStore(pg_url, 8)
+    try:
+        assert isinstance(store, IndexStore) and isinstance(store, NeighbourStore)
+    finally:
+        store.close()
+
+
+def test_migrations_run_once_even_when_processes_open_together(pg_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_and_close() -> None:
+        try:
+            PgStore(pg_url, 8).close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("SELECT count(*) FROM store_state").fetchone()[0] == 1
+        indexes = {r[0] for r in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'chunks'")}
+    assert any("USING hnsw" in d and "vector_ip_ops" in d for d in indexes)
+    assert any("USING gin" in d for d in indexes)
+
+
+def test_a_newer_schema_and_another_vector_size_are_refused(pg_url: str) -> None:
+    PgStore(pg_url, 8).close()
+    with pytest.raises(ValueError, match="8-dimensional vectors; the embedding model makes 16"):
+        PgStore(pg_url, 16)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        with pytest.raises(RuntimeError, match="newer than this newsbot"):
+            migrate(conn, 8, MIGRATIONS[:0])
+
+
+def test_keyword_queries_are_read_strictly() -> None:
+    assert quoted_terms('"gwadar" OR "port"') == ["gwadar", "port"]
+    assert quoted_terms('"new york"') == ["new york"]
+    for bad in ["gwadar", '"a" AND "b"', '"a" NEAR "b"', "", '"a" OR b']:
+        with pytest.raises(QuerySyntaxError):
+            quoted_terms(bad)
+
+
+STORIES = {
+    "port": ("Gwadar port handles first container ship",
+             "The port of Gwadar handled its first container ship on Tuesday, officials said."),
+    "rain": ("Monsoon rains flood Karachi streets",
+             "Heavy monsoon rain flooded the streets of Karachi and cut power to thousands."),
+    "cricket": ("Pakistan win the cricket series",
+                "Pakistan beat Australia by six wickets to win the one-day cricket series."),
+    "budget": ("Government presents federal budget",
+               "The finance minister presented the federal budget with new taxes on imports."),
+}
+
+
+@pytest.fixture
+def filled(pg_url: str, embedder) -> Iterator[PgStore]:
+    store = PgStore(pg_url, embedder.dim)
+    batch = []
+    for i, (key, (title, body)) in enumerate(STORIES.items()):
+        article = Article(id=key, title=title, published_at=dt.date(2024, 1, 1 + i),
+                          source="Wire", url=f"https://example.org/{key}", category=None,
+                          body=body, key=key)
+        chunks = chunk_article(article, count_tokens=embedder.count_tokens)
+        vectors = embedder.encode([c.embed_text for c in chunks])
+        batch.append(PendingArticle(article, body_hash(body), chunks, vectors))
+    store.write_batch(batch)
+    yield store
+    store.close()
+
+
+def test_nearest_finds_the_story_a_question_is_about(filled: PgStore, embedder) -> None:
+    question = embedder.encode_query("Did Karachi flood after the rain?")
+    ids, scores = filled.nearest(question, 2)
+    assert len(ids) == 2 and scores[0] >= scores[1]
+    assert filled.chunk_articles([int(ids[0])])[int(ids[0])] == filled.find_key("rain")
+    # the cosine is the stored vector's inner product with the question
+    _, vecs = next(filled.iter_vectors([int(ids[0])]))
+    assert scores[0] == pytest.approx(float(vecs[0] @ question), abs=1e-5)
+
+
+def test_nearest_within_a_window_is_exact_and_complete(filled: PgStore, embedder) -> None:
+    allowed = filled.chunk_ids_published(dt.date(2024, 1, 3), dt.date(2024, 1, 4))
+    question = embedder.encode_query("Did Karachi flood after the rain?")
+    ids, scores = filled.nearest(question, 10, restrict=allowed)
+    assert sorted(ids.tolist()) == sorted(allowed.tolist())  # all of them, none outside
+    _, vecs = next(filled.iter_vectors(ids.tolist()))
+    exact = np.sort(vecs @ question)[::-1]
+    assert np.allclose(np.sort(scores)[::-1], exact, atol=1e-5)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_keyword_search_finds_the_story_by_its_words(filled: PgStore) -> None:
+    rows = filled.keyword_search('"wickets" OR "zebra"', 5)
+    assert [r[1] for r in rows] == [filled.find_key("cricket")]
+    rows = filled.keyword_search('"budget"', 5)  # in the title and the text
+    assert rows and rows[0][1] == filled.find_key("budget")
+
+
+def test_stop_words_alone_find_nothing_and_the_chunk_count_stays_exact(filled: PgStore) -> None:
+    assert filled.keyword_search('"the"', 5) == []
+    assert [r[1] for r in filled.keyword_search('"the" OR "wickets"', 5)] == \
+        [filled.find_key("cricket")]
+    filled.delete_articles([filled.find_key("rain")])
+    with psycopg.connect(filled.url) as conn:
+        kept = conn.execute("SELECT chunks FROM store_state").fetchone()[0]
+    assert kept == filled.counts()[1] > 0
