@@ -64,11 +64,10 @@ class IndexSettings(BaseSettings):
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
     embed_dtype: EmbedDtypeSetting = Field(
-        "float32",
+        "auto",
         description="Number format the embedding model computes in: 'float32', 'bfloat16' "
-        "or 'auto' (bfloat16 where the CPU has native bf16, avx512_bf16 or amx_bf16). "
-        "bfloat16 ingests ~2.5x faster there but answered single questions slower in our "
-        "measurement, so it is opt-in (docs/performance.md). Stored vectors are the same.",
+        "or 'auto' (bfloat16 where the CPU has native bf16, avx512_bf16 or amx_bf16, else "
+        "float32; docs/performance.md). Stored vectors are the same.",
     )
     fetch_timeout: float = Field(15.0, gt=0, description="Seconds per network fetch.")
     fetch_max_bytes: int = Field(10_000_000, gt=0, description="Largest feed or page fetched.")

@@ -61,8 +61,8 @@ def test_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
 
 def test_setting_default_forced_and_bad(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEWSBOT_EMBED_DTYPE")  # the suite's own choice (conftest)
-    # float32 until bf16's single-question slowdown is resolved (docs/performance.md)
-    assert IndexSettings.load().embed_dtype == "float32"
+    # auto: bfloat16 where the CPU has it natively, float32 elsewhere (docs/performance.md)
+    assert IndexSettings.load().embed_dtype == "auto"
     monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "bfloat16")
     assert IndexSettings.load().embed_dtype == "bfloat16"
     monkeypatch.setenv("NEWSBOT_EMBED_DTYPE", "fp16")
