@@ -48,7 +48,7 @@ SUBSET_EXACT_MAX = 256  # a window this small is scored exactly from reconstruct
 FP16_CODE_BUDGET = 1 << 30
 # 8-bit codes rank the best RERANK_FACTOR·k candidates, re-scored from float16 copies.
 RERANK_FACTOR = 3
-LIST_ROWS = 4096  # vectors decoded at a time by ``lists`` (16 MB of float32 at 1024-d)
+LIST_ROWS = 1024  # vectors decoded at a time by ``lists`` (4 MB of float32 at 1024-d)
 
 Batches = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 # chunk ids → (ids found, their float16-exact float32 vectors); ids not found are left out
