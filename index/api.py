@@ -160,7 +160,9 @@ class Index:
         whatever ``sources`` (and sources ingested before) now hold; then swap it in
         atomically. On failure the current index keeps serving and the exception propagates.
 
-        Stored articles are read in pages (``Store.iter_articles``), never all at once.
+        Stored articles are read in pages (``Store.iter_articles``), never all at once, and
+        written to SQLite only; the new FAISS index (in its final layout) and every
+        neighbour list are built once they are all written (``Generation.index_written``).
         Whatever is written to the live generation meanwhile (the feed poller, an
         ``ingest`` call in this process) is caught up before the swap: first without any
         lock, as often as new articles keep arriving, then once more under the write lock,
@@ -294,7 +296,8 @@ class Index:
                 shutil.rmtree(gen.dir, ignore_errors=True)
         if closed:
             del gen
-            release_memory()  # their FAISS indexes, which glibc would otherwise keep
+            closed.clear()  # the last references to their FAISS indexes
+            release_memory()  # which glibc would otherwise keep
 
     # -- other processes --------------------------------------------------------------------
     def refresh(self) -> None:
