@@ -20,7 +20,9 @@ appears in, so a story updated ten times is not counted ten times. (Not exactly:
 chunk can gain a neighbour that does not count the old one among its own nearest, and keeps
 a deleted one that did not list it back until the next rebuild — one stale value moves a
 density by at most 1/k of a cosine.) Chunks stored before this table existed get their
-lists when the index opens (``backfill``).
+lists when the index opens (``backfill``). A rebuild writes all its chunks first and then
+computes every list once against the whole new index (``record_all``), which also clears
+the stale entries the incremental path leaves.
 """
 
 from __future__ import annotations
