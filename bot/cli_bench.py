@@ -23,6 +23,9 @@ def register(add: Any) -> None:
     p.add_argument("--work-dir", help="where the temporary indexes are built")
     p.add_argument("--rebuild-sizes", help="sizes whose rebuild's peak RSS is measured, "
                    "comma-separated, e.g. 1000000 (hours at 1M; default none)")
+    p.add_argument("--rebuild-only", action="store_true",
+                   help="measure only the rebuilds of --rebuild-sizes (a plain seed ingest; "
+                   "no ingest-speed or ask phases)")
     p.add_argument("--keep", action="store_true", help="keep the built indexes")
 
 
@@ -31,6 +34,8 @@ def _command_line(args: argparse.Namespace) -> str:
     words = ["newsbot", "bench"]
     if args.quick:
         words.append("--quick")
+    if args.rebuild_only:
+        words.append("--rebuild-only")
     for name in ("sizes", "corpus", "articles", "questions", "rebuild_sizes"):
         value = getattr(args, name)
         if value:
@@ -65,6 +70,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.work_dir:
         changes["work_dir"] = Path(args.work_dir)
     changes["keep"] = args.keep
+    if args.rebuild_only:
+        if not args.rebuild_sizes:
+            print("newsbot bench: --rebuild-only needs --rebuild-sizes, e.g. 1000000",
+                  file=sys.stderr)
+            return 2
+        changes["rebuild_only"] = True
     options = BenchOptions.quick_run(**changes) if args.quick else BenchOptions(**changes)
     settings = load_settings(args)
 

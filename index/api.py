@@ -32,6 +32,7 @@ from index.followup import (
 from index.generation import Generation, ModelChanged
 from index.ingest import Ingestor
 from index.lifecycle import NewGeneration, live_or_new, pointed_dir
+from index.memory import release_memory
 from index.models import (
     Answer,
     Article,
@@ -60,6 +61,11 @@ from index.smalltalk import ABOUT, is_small_talk
 from index.store import Store
 
 log = logging.getLogger(__name__)
+
+
+# Share of a rebuild's progress given to embedding; the rest is building the new FAISS
+# index and the neighbour lists once every chunk is written (``Generation.index_written``).
+EMBED_SHARE = 0.95
 
 
 class RebuildRunning(RuntimeError):
@@ -162,7 +168,9 @@ class Index:
         whatever ``sources`` (and sources ingested before) now hold; then swap it in
         atomically. On failure the current index keeps serving and the exception propagates.
 
-        Stored articles are read in pages (``Store.iter_articles``), never all at once.
+        Stored articles are read in pages (``Store.iter_articles``), never all at once, and
+        written to SQLite only; the new FAISS index (in its final layout) and every
+        neighbour list are built once they are all written (``Generation.index_written``).
         Whatever is written to the live generation meanwhile (the feed poller, an
         ``ingest`` call in this process) is caught up before the swap: first without any
         lock, as often as new articles keep arriving, then once more under the write lock,
@@ -188,21 +196,34 @@ class Index:
             with NewGeneration(Path(self.settings.data_dir), self.embedder.dim,
                                self.settings.embedding_model) as new:
                 new_gen = new.gen
+                new_gen.defer_vectors()  # FAISS and neighbour lists once, after the copy
 
-                def on_batch(articles: int, chunks: int) -> None:
+                def step(phase: str, done: float, articles: int, chunks: int) -> None:
                     self._stop_if_cancelled()
-                    done = min(1.0, (ingestor.seen) / total)
                     self.rebuild_fraction = done
                     elapsed = time.monotonic() - started
                     eta = elapsed / done * (1 - done) if done > 0.02 else None
-                    _emit(progress, "embedding", done, articles, chunks, started, eta)
+                    _emit(progress, phase, done, articles, chunks, started, eta)
 
-                ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch)
+                def on_batch(articles: int, chunks: int) -> None:
+                    step("embedding", EMBED_SHARE * min(1.0, ingestor.seen / total), articles,
+                         chunks)
+
+                ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch,
+                                    model_batch=self.settings.rebuild_embed_batch_size)
                 copy_stored(old, ingestor, upto=copied)
                 ingestor.add_items(item for src in all_sources
                                    for item in load_source(src, self.settings))
                 ingestor.flush()
                 report = ingestor.report
+
+                def on_block(done: int, chunks: int) -> None:
+                    share = EMBED_SHARE + (1 - EMBED_SHARE) * done / max(1, chunks)
+                    step("indexing", share, report.articles_new, done)
+
+                step("indexing", EMBED_SHARE, report.articles_new, 0)
+                new_gen.index_written(story_similarity=float(
+                    self.settings.same_story_similarity or 1.0), on_block=on_block)
                 _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
                       started, 0.0)
                 copied = catch_up(old, ingestor, copied)
@@ -276,11 +297,15 @@ class Index:
         """Close generations retired earlier; keep ``old`` open for in-flight queries.
 
         ``delete`` is False when another process made the switch (it deletes its own)."""
-        for gen in self._retired:
+        closed, self._retired = self._retired, [old]
+        for gen in closed:
             gen.close()
             if delete:
                 shutil.rmtree(gen.dir, ignore_errors=True)
-        self._retired = [old]
+        if closed:
+            del gen
+            closed.clear()  # the last references to their FAISS indexes
+            release_memory()  # which glibc would otherwise keep
 
     # -- other processes --------------------------------------------------------------------
     def refresh(self) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from index import hubness
 from index.chunkdays import ChunkDays
 from index.keywords import TermCounts
+from index.memory import release_memory
 from index.store import PendingArticle, Store
 from index.vectors import VectorIndex
 
@@ -43,6 +45,9 @@ class Generation:
         self.vectors = vectors
         self.lock = threading.RLock()  # guards FAISS (not thread-safe for add + search)
         self.dirty = False
+        # A generation a rebuild is filling writes SQLite only; ``index_written`` then builds
+        # FAISS once, in its final layout, and every neighbour list (``defer_vectors``).
+        self.vectors_deferred = False
         self.days = ChunkDays()  # publication day per chunk, for date windows
         self.term_counts = TermCounts(store)  # how many chunks hold a word (cached)
 
@@ -145,6 +150,7 @@ class Generation:
         with self.lock:
             self.vectors = new
             self.dirty = True
+        release_memory()  # the replaced index's memory, which glibc would otherwise keep
         log.info("vector index relaid out: %s → %s (%d vectors)", old, new.describe(), len(ids))
 
     def _build(self, ids: np.ndarray) -> VectorIndex:
@@ -202,14 +208,39 @@ class Generation:
         is saved later); returns (new chunk ids, chunk ids removed by replaced articles)."""
         with self.lock:
             new_ids, removed = self.store.write_batch(batch)
-            self.vectors.remove(removed)
-            self.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
-            self.dirty = True
+            if not self.vectors_deferred:
+                self.vectors.remove(removed)
+                self.vectors.add(np.asarray(new_ids, dtype=np.int64), vectors)
+                self.dirty = True
         return new_ids, removed
 
     def relayout_if_needed(self) -> None:
-        if self.vectors.needs_relayout():
+        if not self.vectors_deferred and self.vectors.needs_relayout():
             self.relayout()
+
+    def defer_vectors(self) -> None:
+        """From now until ``index_written``, batches are committed to SQLite only: no FAISS
+        adds, no relayouts on the way (an index growing to 1M chunks would be rebuilt three
+        times, each beside the last), no neighbour lists per batch. Only for a generation
+        nobody searches yet (a rebuild's or a re-embed's new one)."""
+        with self.lock:
+            if self.store.counts()[1]:
+                raise RuntimeError("vectors can only be deferred in an empty generation")
+            self.vectors_deferred = True
+
+    def index_written(self, *, story_similarity: float,
+                      on_block: Callable[[int, int], None] | None = None) -> None:
+        """End ``defer_vectors``: build FAISS from SQLite once, in the layout its size calls
+        for, then every chunk's neighbour list against the whole index
+        (``hubness.record_all``; ``on_block(done, total)`` after each block). Later batches
+        take the usual path. Freed build memory is handed back to the system."""
+        if not self.vectors_deferred:
+            return
+        self.relayout()
+        release_memory()
+        hubness.record_all(self, story_similarity=story_similarity, on_block=on_block)
+        self.vectors_deferred = False
+        release_memory()
 
     def save_if_dirty(self) -> None:
         with self.lock:

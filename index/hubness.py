@@ -20,17 +20,22 @@ appears in, so a story updated ten times is not counted ten times. (Not exactly:
 chunk can gain a neighbour that does not count the old one among its own nearest, and keeps
 a deleted one that did not list it back until the next rebuild — one stale value moves a
 density by at most 1/k of a cosine.) Chunks stored before this table existed get their
-lists when the index opens (``backfill``).
+lists when the index opens (``backfill``). A rebuild writes all its chunks first and then
+computes every list once against the whole new index (``record_all``), which also clears
+the stale entries the incremental path leaves.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.allknn import nearest_of_all
+from index.chunkdays import UNDATED, day_number
 from index.settings import STORY_DAYS
 
 if TYPE_CHECKING:
@@ -89,6 +94,52 @@ def backfill(gen: Generation, *, story_similarity: float) -> int:
         for ids, vecs in gen.store.iter_vectors(part):
             record(gen, ids, vecs, story_similarity=story_similarity, merge=False)
     return len(missing)
+
+
+def record_all(gen: Generation, *, story_similarity: float,
+               on_block: Callable[[int, int], None] | None = None) -> int:
+    """Lists for every chunk of ``gen``, each against the whole index, as ``backfill``
+    computes them but in a few large passes (``index.allknn``) with the exclusions applied
+    to whole blocks at once: what a rebuild runs once its chunks are all written, instead
+    of a search and a merge per written batch. ``on_block(done, total)`` is called after
+    each block (a rebuild's progress, and where it may be cancelled). Returns how many."""
+    chunks, articles = gen.store.chunk_article_table()
+    if len(chunks) == 0:
+        return 0
+    dated, published = gen.store.article_dates()
+    days = np.fromiter((day_number(p) if p else UNDATED for p in published), dtype=np.int64,
+                       count=len(published))
+    done = 0
+    with gen.lock:
+        passes = nearest_of_all(gen.vectors, gen.store.iter_vectors(None), SEARCHED)
+        for ids, found, sims in passes:
+            own = _lookup(chunks, articles, ids, missing=-1)
+            other = _lookup(chunks, articles, found, missing=-1)
+            keep = (found >= 0) & (found != ids[:, None]) & (other >= 0) & (other != own[:, None])
+            own_day = _lookup(dated, days, own, missing=UNDATED)[:, None]
+            other_day = _lookup(dated, days, other, missing=UNDATED)
+            near = (own_day == UNDATED) | (other_day == UNDATED) | (
+                np.abs(own_day - other_day) <= STORY_DAYS)
+            keep &= ~((sims >= story_similarity) & near)  # retellings of the same story
+            keep &= np.cumsum(keep, axis=1) <= STORED
+            sims16 = sims.astype(np.float16)
+            gen.store.replace_neighbour_lists([
+                (int(chunk), found[row][keep[row]].tobytes(), sims16[row][keep[row]].tobytes())
+                for row, chunk in enumerate(ids.tolist())])
+            done += len(ids)
+            if on_block is not None:
+                on_block(done, len(chunks))
+    return done
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, *, missing: int
+            ) -> np.ndarray:
+    """``values`` at the positions of ``wanted`` in the sorted ``keys`` (``missing`` for
+    a key not there)."""
+    if len(keys) == 0:
+        return np.full(wanted.shape, missing, dtype=np.int64)
+    at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
+    return np.where(keys[at] == wanted, values[at], missing)
 
 
 def densities(gen: Generation, chunk_ids: list[int], k: int) -> dict[int, float]:

@@ -81,12 +81,14 @@ class Ingestor:
         settings: IndexSettings,
         *,
         on_batch: Callable[[int, int], None] | None = None,
+        model_batch: int | None = None,
     ) -> None:
         self.gen = gen
         self.embedder = embedder
         self.settings = settings
         self.report = IngestReport()
         self.on_batch = on_batch  # called with (articles written, chunks written) so far
+        self.model_batch = model_batch  # texts per model call (default: the embedder's)
         self._pending: list[_Prepared] = []
         self._pending_chunks = 0
         # Bodies and keys accepted but not yet written (once written, SQLite answers).
@@ -261,17 +263,19 @@ class Ingestor:
         batch = [p.pending for p in self._pending]
         texts = [c.embed_text for item in batch for c in item.chunks]
         lengths = [n for p in self._pending for n in p.tokens]
-        vectors = self.embedder.encode_by_length(texts, lengths)
+        vectors = self.embedder.encode_by_length(texts, lengths, batch_size=self.model_batch)
         row = 0
         for item in batch:
             item.vectors = vectors[row : row + len(item.chunks)]
             row += len(item.chunks)
         new_ids, removed = self.gen.write_batch(batch, vectors)
-        try:
-            hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
-                           story_similarity=self._story_similarity)
-        except Exception as exc:  # the batch is stored; its densities wait for the next open
-            log.warning("neighbour densities not recorded (filled in at next open): %s", exc)
+        if not self.gen.vectors_deferred:  # else ``Generation.index_written`` lists them all
+            try:
+                hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
+                               story_similarity=self._story_similarity)
+            except Exception as exc:  # the batch is stored; its densities wait for next open
+                log.warning("neighbour densities not recorded (filled in at next open): %s",
+                            exc)
         self.gen.note_written(np.asarray(new_ids, dtype=np.int64), [
             day_number(item.article.published_at) for item in batch for _ in item.chunks],
             removed)
@@ -286,7 +290,8 @@ class Ingestor:
         self.gen.relayout_if_needed()
         if self.on_batch is not None:
             self.on_batch(self._written_articles, self.report.chunks_embedded)
-        if time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
+        if not self.gen.vectors_deferred and \
+                time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
             self.gen.save_vectors()
             self._last_save = time.monotonic()
 

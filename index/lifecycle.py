@@ -83,6 +83,8 @@ class NewGeneration:
     def publish(self, sources_json: str | None) -> Generation:
         """Save, mark complete (a fallback if ``CURRENT`` is lost), remember the sources
         and point ``CURRENT`` at it: from here on it is the live generation."""
+        if self.gen.vectors_deferred:
+            raise RuntimeError("a generation is published only after index_written")
         self.gen.save_vectors()
         if sources_json:
             self.gen.store.set_meta(SOURCES_META, sources_json)

@@ -246,7 +246,7 @@ class IndexStats:
 class RebuildProgress:
     """Reported during ``Index.rebuild``: ``fraction`` in [0, 1]; ``eta_seconds`` may be None."""
 
-    phase: str  # "loading" | "embedding" | "saving" | "done"
+    phase: str  # "loading" | "embedding" | "indexing" | "saving" | "done"
     fraction: float
     articles: int
     chunks: int

@@ -37,10 +37,14 @@ def reembed_stored(settings: IndexSettings, embedder: Embedder, old_dir: Path,
                     stored, changed.model)
         with NewGeneration(Path(settings.data_dir), embedder.dim,
                            settings.embedding_model) as new:
-            ingestor = Ingestor(new.gen, embedder, settings)
+            new.gen.defer_vectors()  # FAISS and neighbour lists once, at the end
+            ingestor = Ingestor(new.gen, embedder, settings,
+                                model_batch=settings.rebuild_embed_batch_size)
             with ingestor.progress_bar(progress, total=stored, desc="re-embedding"):
                 ingestor.add_items(stored_as_articles(old.iter_articles(page=STORE_PAGE)))
                 ingestor.flush()
+            new.gen.index_written(
+                story_similarity=float(settings.same_story_similarity or 1.0))
             gen = new.publish(old.get_meta(SOURCES_META))
     finally:
         old.close()

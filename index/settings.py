@@ -63,6 +63,10 @@ class IndexSettings(BaseSettings):
         description="Article fields prepended to each chunk before embedding: title,date,source.",
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    rebuild_embed_batch_size: int = Field(
+        8, ge=1, le=1024,
+        description="Chunks per model batch during a rebuild or re-embed: the model's "
+        "activations grow with the batch, and a rebuild holds two indexes at once.")
     embed_dtype: EmbedDtypeSetting = Field(
         "auto",
         description="Number format the embedding model computes in: 'float32', 'bfloat16' "

@@ -421,6 +421,27 @@ class Store:
         self.conn.executemany("UPDATE neighbours SET ids = ?, sims = ? WHERE chunk_id = ?",
                               updates)
 
+    def replace_neighbour_lists(self, rows: Sequence[tuple[int, bytes, bytes]]) -> None:
+        """Write whole neighbour lists, already packed as ``put_neighbours`` stores them
+        ((chunk id, ids bytes, sims bytes)), in one transaction."""
+        with transaction(self.conn, self.lock) as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO neighbours (chunk_id, ids, sims) VALUES (?, ?, ?)", rows)
+
+    def chunk_article_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk id (ascending) and its article id, as two arrays."""
+        with self.lock:
+            cur = self.conn.execute("SELECT id, article_id FROM chunks ORDER BY id")
+            table = np.fromiter(cur, dtype=np.dtype([("c", np.int64), ("a", np.int64)]))
+        return table["c"].copy(), table["a"].copy()
+
+    def article_dates(self) -> tuple[np.ndarray, list[str | None]]:
+        """Every article id (ascending) and its ``published_at`` as stored."""
+        with self.lock:
+            rows = self.conn.execute("SELECT id, published_at FROM articles ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), \
+            [r[1] for r in rows]
+
     def chunks_without_neighbours(self) -> np.ndarray:
         with self.lock:
             rows = self.conn.execute(

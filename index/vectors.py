@@ -48,6 +48,7 @@ SUBSET_EXACT_MAX = 256  # a window this small is scored exactly from reconstruct
 FP16_CODE_BUDGET = 1 << 30
 # 8-bit codes rank the best RERANK_FACTOR·k candidates, re-scored from float16 copies.
 RERANK_FACTOR = 3
+LIST_ROWS = 1024  # vectors decoded at a time by ``lists`` (4 MB of float32 at 1024-d)
 
 Batches = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 # chunk ids → (ids found, their float16-exact float32 vectors); ids not found are left out
@@ -269,6 +270,40 @@ class VectorIndex:
         with all_cores():
             scores, ids = self.index.search(rows, min(k, self.ntotal))
         return ids, scores
+
+    def probes(self, queries: np.ndarray) -> np.ndarray:
+        """The list numbers (``len(queries)`` × nprobe) a search of each row scans, as
+        ``search`` and ``neighbours`` would choose them; a flat index is one list, 0."""
+        rows = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if not isinstance(self.index, faiss.IndexIVF):
+            return np.zeros((len(rows), 1), dtype=np.int64)
+        nprobe = min(int(self.index.nprobe), int(self.index.nlist))
+        with all_cores():
+            _, lists = self.index.quantizer.search(rows, nprobe)
+        return lists
+
+    def lists(self, rows: int = LIST_ROWS) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Every stored vector as (list number, ids, float32 vectors as the codes hold
+        them), at most ``rows`` at a time: an IVF index list by list, a flat one as list 0.
+        For whole-index passes (``index.allknn``) that decode each code once."""
+        if isinstance(self.index, faiss.IndexIVF):
+            ivf = faiss.downcast_index(self.index)
+            invlists, size_of_code = ivf.invlists, ivf.code_size
+            for lst in range(ivf.nlist):
+                size = invlists.list_size(lst)
+                if not size:
+                    continue
+                ids = faiss.rev_swig_ptr(invlists.get_ids(lst), size).astype(np.int64)
+                codes = faiss.rev_swig_ptr(invlists.get_codes(lst), size * size_of_code)
+                codes = codes.reshape(size, size_of_code)
+                for start in range(0, size, rows):
+                    yield lst, ids[start:start + rows], ivf.sq.decode(codes[start:start + rows])
+            return
+        inner = self.index.index
+        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        for start in range(0, len(ids), rows):
+            part = ids[start:start + rows]
+            yield 0, part, inner.reconstruct_n(start, len(part))
 
     def _restricted_params(self, restrict: np.ndarray) -> faiss.SearchParameters:
         """A selector over ``restrict``; an IVF index probes more lists the narrower the

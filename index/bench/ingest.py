@@ -113,6 +113,21 @@ def measure_ingest(records: list[dict], settings: IndexSettings, embedder: Embed
         index.close()
 
 
+def ingest_seed(records: list[dict], settings: IndexSettings, embedder: Embedder,
+                directory: Path) -> Path:
+    """Only the real index the sizes grow from (``newsbot ingest`` of the corpus, nothing
+    timed): for a run that measures rebuilds only. Returns its SQLite file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    [path] = _write_parts(_distinct(records), directory, 1)
+    index = Index.open(settings.model_copy(update={"data_dir": directory / "data"}),
+                       embedder=embedder)
+    try:
+        index.ingest([str(path)])
+        return index.generation.dir / SQLITE_NAME
+    finally:
+        index.close()
+
+
 def _distinct(records: list[dict]) -> list[dict]:
     """Drop repeated bodies up front, so both sides embed exactly the same chunks."""
     seen: set[str] = set()

@@ -5,14 +5,14 @@ A real rebuild re-embeds every chunk: half a day at 1M chunks on two cores. So t
 is the sum of two measurements, each in its own process so nothing else counts:
 
 - **index side**: the real ``Index.open`` + ``Index.rebuild`` of the index, every stored
-  article re-chunked with the real tokenizer, written to a new generation (SQLite, FTS,
-  FAISS with its relayouts, neighbour lists) and swapped in, with the model replaced by
+  article re-chunked with the real tokenizer, written to a new generation (SQLite, FTS;
+  then FAISS built once and every neighbour list) and swapped in, with the model replaced by
   ``StandInEmbedder`` (same dimension, no torch). Peak RSS is the child's ``VmHWM``; a
   sampler thread also records the resident size per rebuild phase, to show where it goes.
 - **model side**: the real model loaded and run twice on the largest model batch a rebuild
-  runs (``embed_batch_size`` texts of the model's full window: larger write batches go
-  through the model that many at a time): its peak RSS minus the process's resident size
-  before loading.
+  runs (``rebuild_embed_batch_size`` texts of the model's full window: larger write
+  batches go through the model that many at a time): its peak RSS minus the process's
+  resident size before loading.
 
 Their sum counts the model's peak as if it coincided with the index side's: an upper
 bound of a real rebuild's peak, short only of the allocator's fragmentation when both mix.
@@ -153,7 +153,8 @@ def rebuild_model(spec: dict[str, Any]) -> dict[str, Any]:
     from index.embed import Embedder
 
     settings = IndexSettings(**spec["settings"])
-    embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    embedder = Embedder(settings.embedding_model,
+                        batch_size=settings.rebuild_embed_batch_size)
     words = " ".join(f"word{i}" for i in range(embedder.max_tokens))
     texts = [f"{n} {words}" for n in range(2 * embedder.batch_size)]  # two model calls
     lengths = embedder.count_tokens(texts)

@@ -8,15 +8,13 @@ from index.bench.rebuild import rebuild_lines
 
 
 def render(report: dict[str, Any]) -> str:
+    if report.get("rebuild_only"):
+        return _render_rebuilds(report)
     m, ing = report["machine"], report["ingest"]
     lines = [
         f"$ {report['command']}",
         "",
-        f"Machine: {m['cores']} cores ({m['cpu']}), {m.get('memory_gb')} GB; flags "
-        f"{' '.join(m['notable_flags']) or '-'}; faiss {m.get('faiss')} "
-        f"({m.get('faiss_build', '?')}), torch {m.get('torch', '?')} "
-        f"({m.get('torch_threads', '?')} threads), SQLite {m['sqlite']}; load average "
-        f"{_load(m.get('load_average'))} at start, {_load(m.get('load_average_end'))} at end.",
+        _machine_line(m),
         _model_line(report.get("model")),
         f"Corpus: {report['corpus']}; {report['questions']} questions; "
         f"run took {report['seconds']:.0f} s.",
@@ -75,6 +73,27 @@ def render(report: dict[str, Any]) -> str:
         lines.append("EXPLAIN QUERY PLAN: every SQLite query of a question uses an index "
                      "(FTS5, primary key or secondary index) at every size.")
     return "\n".join(lines)
+
+
+def _render_rebuilds(report: dict[str, Any]) -> str:
+    """``--rebuild-only``: the machine, the model, the rebuild table and its targets."""
+    lines = [f"$ {report['command']}", "", _machine_line(report["machine"]),
+             _model_line(report.get("model")),
+             f"Corpus: {report['corpus']}; run took {report['seconds']:.0f} s."]
+    lines += rebuild_lines(report)
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+    lines += [f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
+              for t in report["targets"]]
+    return "\n".join(lines)
+
+
+def _machine_line(m: dict[str, Any]) -> str:
+    return (f"Machine: {m['cores']} cores ({m['cpu']}), {m.get('memory_gb')} GB; flags "
+            f"{' '.join(m['notable_flags']) or '-'}; faiss {m.get('faiss')} "
+            f"({m.get('faiss_build', '?')}), torch {m.get('torch', '?')} "
+            f"({m.get('torch_threads', '?')} threads), SQLite {m['sqlite']}; load average "
+            f"{_load(m.get('load_average'))} at start, {_load(m.get('load_average_end'))} at "
+            "end.")
 
 
 def _model_line(model: dict[str, Any] | None) -> str:

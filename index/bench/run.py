@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from index.bench.corpus import questions_for, read_records
-from index.bench.ingest import measure_ingest
+from index.bench.ingest import ingest_seed, measure_ingest
 from index.bench.machine import load_average, machine_facts
 from index.bench.rebuild import measure_rebuild, rebuild_targets
 from index.embed import Embedder
@@ -45,6 +45,9 @@ class BenchOptions:
     work_dir: Path | None = None
     keep: bool = False
     rebuild_sizes: tuple[int, ...] = REBUILD_SIZES
+    # only the rebuilds of ``rebuild_sizes``: a plain seed ingest, no ingest-speed or ask
+    # phases (a 1M rebuild is long enough on its own)
+    rebuild_only: bool = False
     command: str = "newsbot bench"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -72,6 +75,9 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
             embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size,
                                 dtype=settings.embed_dtype)
         say(f"corpus: {corpus}")
+        if options.rebuild_only:
+            return _rebuilds_only(options, settings, embedder, records, corpus, work, say,
+                                  started, load_at_start)
         ingest = measure_ingest(records, settings, embedder, work / "ingest", options.parts, say)
         questions = questions_for(records, options.questions)
         sizes = []
@@ -102,6 +108,36 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
     finally:
         if not options.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _rebuilds_only(options: BenchOptions, settings: IndexSettings, embedder: Embedder,
+                   records: list[dict], corpus: str, work: Path,
+                   say: Callable[[str], None], started: float,
+                   load_at_start: list[float] | None) -> dict[str, Any]:
+    """``--rebuild-only``: the seed index, then each of ``rebuild_sizes`` written and rebuilt."""
+    from index.bench.synthetic import build
+
+    say("ingesting the seed index (not timed)")
+    seed_db = ingest_seed(records, settings, embedder, work / "ingest")
+    sizes = []
+    for size in options.rebuild_sizes:
+        say(f"{size:,} chunks: writing the index")
+        data_dir = work / f"size-{size}"
+        built = build(seed_db, data_dir, size, dim=embedder.dim, model=settings.embedding_model)
+        sizes.append({"size": size, "chunks": built.chunks, "layout": built.layout,
+                      "real_chunks": built.real_chunks,
+                      "build_sqlite_s": round(built.sqlite_seconds, 1),
+                      "build_faiss_s": round(built.faiss_seconds, 1),
+                      "rebuild": measure_rebuild(data_dir, settings, work, say)})
+        if not options.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    facts = machine_facts()
+    facts["load_average"] = load_at_start
+    facts["load_average_end"] = load_average()
+    return {"command": options.command, "rebuild_only": True,
+            "model": model_facts(settings.embedding_model, embedder), "machine": facts,
+            "corpus": corpus, "sizes": sizes, "seconds": round(time.monotonic() - started, 1),
+            "targets": rebuild_targets({s["size"]: s for s in sizes})}
 
 
 def model_facts(name: str, embedder: Embedder) -> dict[str, Any]:

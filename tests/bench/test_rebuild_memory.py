@@ -73,3 +73,36 @@ def test_rebuild_phase_is_opt_in_and_never_in_quick_runs() -> None:
     assert BenchOptions(rebuild_sizes=(1_000_000,)).rebuild_sizes == (1_000_000,)
     assert BenchOptions.quick_run().rebuild_sizes == ()
     assert rebuild_lines({"sizes": [{"size": 10_000}]}) == []
+
+
+@pytest.mark.slow
+def test_rebuild_only_run_measures_just_the_rebuilds(settings, embedder) -> None:
+    """``newsbot bench --rebuild-only --rebuild-sizes N``: a seed ingest, then each size
+    written and rebuilt; no ingest-speed or ask phase, and the text report says so."""
+    from index.bench.report import render
+    from index.bench.run import run_bench
+
+    options = BenchOptions(sizes=(), rebuild_sizes=(CHUNKS,), rebuild_only=True, articles=12,
+                           command="newsbot bench --rebuild-only")
+    report = run_bench(options, settings, embedder=embedder)
+
+    assert report["rebuild_only"] is True and "ingest" not in report
+    [size] = report["sizes"]
+    assert size["size"] == CHUNKS == size["chunks"] and "ask_p50_ms" not in size
+    rebuilt = size["rebuild"]
+    assert rebuilt["chunks_before"] == CHUNKS and rebuilt["chunks_after"] > 0
+    assert "rebuild: indexing" in rebuilt["by_phase_mb"]  # FAISS and the lists, once
+    assert rebuilt["model"]["texts"] == 2 * settings.rebuild_embed_batch_size
+    [target] = report["targets"]
+    assert target["value"] == rebuilt["peak_rss_mb"]
+    text = render(report)
+    assert text.startswith("$ newsbot bench --rebuild-only")
+    assert f"| {CHUNKS:,} → {rebuilt['chunks_after']:,} |" in text and "ask p50" not in text
+
+
+def test_rebuild_only_needs_the_sizes_to_rebuild(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import cli
+
+    args = cli.build_parser().parse_args(["bench", "--rebuild-only"])
+    assert args.func(args) == 2
+    assert "--rebuild-only needs --rebuild-sizes" in capsys.readouterr().err

@@ -85,7 +85,7 @@ def test_a_model_error_stops_the_producer(index: Index, tmp_path: Path, monkeypa
         _record(n, f"Article {n} says something different about wheat, number {n}.")
         for n in range(30)])
 
-    def boom(self, texts, lengths):
+    def boom(self, texts, lengths, **options):
         raise RuntimeError("model exploded")
 
     monkeypatch.setattr(type(index.embedder), "encode_by_length", boom)

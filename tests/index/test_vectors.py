@@ -361,3 +361,37 @@ def test_chunk_days_queue_writes_made_while_loading() -> None:
     days.update(np.array([3, 4]), np.array([10, 12]), np.array([], dtype=np.int64))
     assert days.window(None, None) is None and len(days._queued) == 1
     assert day_number("2015-01-20T10:00:00") == day_number(dt.date(2015, 1, 20)) == 16455
+
+
+def test_nearest_of_all_finds_what_a_faiss_search_finds(built) -> None:
+    """The rebuild's all-neighbours pass (``index.allknn``: the same probed lists and codes,
+    scored by matrix products) returns FAISS's own nearest, for every layout."""
+    from index.allknn import nearest_of_all
+
+    vi, ids, x = built
+    want_ids, want = vi.neighbours(x, 41)
+    passes = list(nearest_of_all(vi, [(ids[:1000], x[:1000]), (ids[1000:], x[1000:])], 41,
+                                 block_rows=700))
+    assert np.array_equal(np.concatenate([p[0] for p in passes]), ids)  # every row, in order
+    got_ids = np.concatenate([p[1] for p in passes])
+    got = np.concatenate([p[2] for p in passes])
+    np.testing.assert_allclose(got, want, atol=1e-5)  # the same scores, best first
+    # and the same neighbours, wherever a score is not tied (within rounding) with another
+    gaps = np.diff(want, axis=1)
+    clear = np.ones(want.shape, bool)
+    clear[:, 1:] &= gaps < -1e-5
+    clear[:, :-1] &= gaps < -1e-5
+    assert clear.mean() > 0.9
+    assert np.array_equal(got_ids[clear], want_ids[clear])
+
+
+def test_nearest_of_all_pads_with_minus_one_when_the_index_is_small() -> None:
+    from index.allknn import nearest_of_all
+
+    x = _clustered(5)
+    vi = VectorIndex.build(DIM, 5, lambda k: x[:k], lambda: [(np.arange(5), x)])
+    [(rows, found, scores)] = list(nearest_of_all(vi, [(np.arange(5), x)], 8))
+    assert rows.tolist() == list(range(5))
+    assert (found[:, 5:] == -1).all() and (found[:, :5] >= 0).all()
+    assert found[:, 0].tolist() == list(range(5))  # each vector is its own nearest
+    assert np.all(np.diff(scores[:, :5], axis=1) <= 0)
