@@ -11,14 +11,7 @@ migrations as every other newsbot database (``index.migrations``).
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import Any
-
-from index.migrations import connect, migrate, transaction
+from index.migrations import MigratedDB
 
 CHATS_NAME = "chats.sqlite"
 
@@ -46,27 +39,9 @@ CHAT_MIGRATIONS: list[str] = [
 ]
 
 
-class ChatDB:
-    """One connection guarded by a lock (handlers run on the event loop and in threads)."""
+class ChatDB(MigratedDB):
+    """Used from the event loop and from threads: the base class's lock guards it."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        self.conn = connect(path)
-        self.schema_version = migrate(self.conn, CHAT_MIGRATIONS, name="chats")
-
-    @classmethod
-    def open(cls, data_dir: Path) -> ChatDB:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / CHATS_NAME)
-
-    def close(self) -> None:
-        with self.lock:
-            self.conn.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
-        return transaction(self.conn, self.lock)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.lock:
-            return self.conn.execute(sql, params).fetchall()
+    FILE = CHATS_NAME
+    MIGRATIONS = CHAT_MIGRATIONS
+    NAME = "chats"

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any, Self
 
 MIGRATIONS: list[str] = [
     # 1: articles, chunks (with their vectors, so FAISS can always be rebuilt), FTS, meta.
@@ -118,3 +119,37 @@ def transaction(conn: sqlite3.Connection, lock: threading.RLock) -> Iterator[sql
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+
+
+class MigratedDB:
+    """A SQLite file beside the index generations (``state.sqlite``, ``chats.sqlite``):
+    one connection guarded by a lock, with its own numbered migrations applied on open.
+    Subclasses name the file (``FILE``), the migrations (``MIGRATIONS``) and their log name
+    (``NAME``)."""
+
+    FILE: str
+    MIGRATIONS: list[str]
+    NAME: str
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = connect(path)
+        self.schema_version = migrate(self.conn, self.MIGRATIONS, name=self.NAME)
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Self:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir / cls.FILE)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed whole or not at all."""
+        return transaction(self.conn, self.lock)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()

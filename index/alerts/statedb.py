@@ -15,13 +15,10 @@ One connection guarded by a lock, WAL mode, every multi-row change in one transa
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
-from index.migrations import connect, migrate, transaction
+from index.migrations import MigratedDB
 
 STATE_NAME = "state.sqlite"
 
@@ -111,29 +108,10 @@ STATE_MIGRATIONS: list[str] = [
 ]
 
 
-class StateDB:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        self.conn = connect(path)
-        self.schema_version = migrate(self.conn, STATE_MIGRATIONS, name="state")
-
-    @classmethod
-    def open(cls, data_dir: Path) -> StateDB:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / STATE_NAME)
-
-    def close(self) -> None:
-        with self.lock:
-            self.conn.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
-        """One write transaction (``BEGIN IMMEDIATE``): committed whole or not at all."""
-        return transaction(self.conn, self.lock)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.lock:
-            return self.conn.execute(sql, params).fetchall()
+class StateDB(MigratedDB):
+    FILE = STATE_NAME
+    MIGRATIONS = STATE_MIGRATIONS
+    NAME = "state"
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own transaction; returns the number of rows changed."""
