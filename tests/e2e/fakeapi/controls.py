@@ -233,18 +233,8 @@ class FakeBotApi:
     def channel_post(self, chat: Chat, text: str) -> JSON:
         world = self._world
         with world.cond:
-            message_id = world.next_message_id(chat.id)
-            post: JSON = {
-                "message_id": message_id,
-                "sender_chat": chat.as_dict(),
-                "chat": chat.as_dict(),
-                "date": int(time.time()),
-                "text": text,
-            }
-            entities = user_entities(text)
-            if entities:
-                post["entities"] = entities
-            world.messages[(chat.id, message_id)] = post
+            post = world.text_message(chat, {"sender_chat": chat.as_dict()}, text)
+            world.messages[(chat.id, post["message_id"])] = post
             world.push({"channel_post": post})
             return copy.deepcopy(post)
 

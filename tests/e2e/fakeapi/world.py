@@ -97,17 +97,8 @@ class World:
         replied-to message) and return it; nothing is queued."""
         with self.cond:
             self.chats.setdefault(chat.id, chat)
-            message_id = self.next_message_id(chat.id)
-            message: JSON = {
-                "message_id": message_id,
-                "from": user.as_dict(),
-                "chat": chat.as_dict(),
-                "date": int(time.time()),
-                "text": text,
-            }
-            entities = user_entities(text)
-            if entities:
-                message["entities"] = entities
+            message = self.text_message(chat, {"from": user.as_dict()}, text)
+            message_id = message["message_id"]
             if thread_id is not None:
                 if (chat.id, thread_id) not in self.messages:
                     raise ValueError(f"no topic {thread_id} in chat {chat.id}")
@@ -121,6 +112,22 @@ class World:
                 message["reply_to_message"] = self.quoted(chat.id, reply_to)
             self.messages[(chat.id, message_id)] = message
             return message
+
+    def text_message(self, chat: Chat, sender: JSON, text: str) -> JSON:
+        """A new text message in ``chat`` from ``sender`` (``{"from": …}`` for a user,
+        ``{"sender_chat": …}`` for a channel post), with its entities; not stored."""
+        with self.cond:
+            message: JSON = {
+                "message_id": self.next_message_id(chat.id),
+                **sender,
+                "chat": chat.as_dict(),
+                "date": int(time.time()),
+                "text": text,
+            }
+        entities = user_entities(text)
+        if entities:
+            message["entities"] = entities
+        return message
 
     def quoted(self, chat_id: int, message_id: int) -> JSON:
         """A stored message as Telegram nests it in ``reply_to_message`` (a copy, without
