@@ -31,6 +31,24 @@ def _outlets(data: Path) -> dict[str, int]:
     return {o["source"]: o["articles"] for o in json.loads(done.stdout)["outlets"]}
 
 
+def _run_until_polling(fake_api: FakeBotApi, cwd: Path, env: dict[str, str]) -> str:
+    """``newsbot run`` until it polls the fake Bot API, then Ctrl-C; its stderr, after
+    checking that it stopped cleanly."""
+    proc = subprocess.Popen([sys.executable, "-c", WRAPPER, "run"], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        fake_api.wait_until(lambda: fake_api.calls("getUpdates"), timeout=90)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    return err
+
+
 def test_run_with_a_token_serves_without_the_demo_samples(fake_api: FakeBotApi,
                                                           tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -42,18 +60,7 @@ def test_run_with_a_token_serves_without_the_demo_samples(fake_api: FakeBotApi,
                   "traffic in February, the port trust said on Friday.")
     env = cli_env(data, NEWSBOT_TELEGRAM_TOKEN=fake_api.token,
                   NEWSBOT_TELEGRAM_API_URL=fake_api.base_url, NEWSBOT_SOURCES=str(sources))
-    proc = subprocess.Popen([sys.executable, "-c", WRAPPER, "run"], cwd=tmp_path, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        fake_api.wait_until(lambda: fake_api.calls("getUpdates"), timeout=90)
-        proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err
+    err = _run_until_polling(fake_api, tmp_path, env)
     assert "Removed the 5 bundled sample articles (a terminal demo) before serving Telegram." \
         in err
     assert _outlets(data) == {"Port Trust": 1}
@@ -64,18 +71,7 @@ def test_run_with_a_token_never_indexes_the_samples(fake_api: FakeBotApi,
     data = tmp_path / "data"
     env = cli_env(data, NEWSBOT_TELEGRAM_TOKEN=fake_api.token,
                   NEWSBOT_TELEGRAM_API_URL=fake_api.base_url)
-    proc = subprocess.Popen([sys.executable, "-c", WRAPPER, "run"], cwd=tmp_path, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        fake_api.wait_until(lambda: fake_api.calls("getUpdates"), timeout=90)
-        proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err
+    err = _run_until_polling(fake_api, tmp_path, env)
     assert "Warning: the index is empty: add articles with `newsbot ingest" in err
     assert _outlets(data) == {}
 
