@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.chatdb import ChatDB
-from index.models import Answer, Citation, Quote, StoredArticle, Turn
+from index.models import AlsoReported, Answer, Citation, Quote, StoredArticle, Turn
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "citations": [
             {"article": dataclasses.asdict(c.article),
              "quotes": [dataclasses.asdict(q) for q in c.quotes],
-             "score": c.score, "also": list(c.also)}
+             "score": c.score, "also": [dataclasses.asdict(a) for a in c.also]}
             for c in answer.citations],
         "notes": list(answer.notes),
         "found": answer.found,
@@ -142,8 +142,13 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
 def answer_from_dict(data: dict[str, Any]) -> Answer:
     citations = tuple(
         Citation(StoredArticle(**c["article"]), tuple(Quote(**q) for q in c["quotes"]),
-                 float(c["score"]), tuple(c["also"]))
+                 float(c["score"]), tuple(_also(a) for a in c["also"]))
         for c in data["citations"])
     context = data.get("context")
     return Answer(data["question"], citations, tuple(data["notes"]), bool(data["found"]),
                   float(data["seconds"]), turn_from_dict(context) if context else None)
+
+
+def _also(data: dict[str, Any] | str) -> AlsoReported:
+    """One "also" entry; answers kept before links were added hold the outlet name only."""
+    return AlsoReported(data) if isinstance(data, str) else AlsoReported(**data)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.models import Answer, Citation, Quote, SourceStats, StoredArticle
+from index.models import AlsoReported, Answer, Citation, Quote, SourceStats, StoredArticle
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units, Telegram's limit for one text message
 ELLIPSIS = "…"
@@ -27,6 +27,7 @@ _QUESTION_UNITS = 200  # the echoed question is a reminder, not a transcript
 HEADLINE_UNITS = 300
 OUTLET_UNITS = 100
 URL_UNITS = 1000  # longer links are dropped rather than allowed to crowd out quotes
+ALSO_OUTLETS = 3  # other outlets listed under a citation that ran the same story
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s")
 
@@ -197,23 +198,29 @@ def render_citation(number: int, citation: Citation, max_units: int | None = Non
 def _footer(citation: Citation) -> str:
     article = citation.article
     headline = escape(truncate(citation.headline or "(untitled)", HEADLINE_UNITS))
-    url = article.url
-    if url and utf16_len(escape_attr(url)) <= URL_UNITS:
-        title = f'<a href="{escape_attr(url)}">{headline}</a>'
-    else:
-        title = headline
-    parts = [title]
+    parts = [_linked(headline, article.url)]
     if article.source.strip():
         parts.append(escape(truncate(article.source.strip(), OUTLET_UNITS)))
     day = article.published_date
     if day is not None:
         parts.append(format_date(day))
     text = " · ".join(parts)
-    if citation.also:
-        also = ", ".join(outlet for outlet in citation.also if outlet.strip())
-        if also:
-            text += " · also: " + escape(truncate(also, OUTLET_UNITS * 2))
+    also = [a for a in citation.also if a.source.strip()][:ALSO_OUTLETS]
+    if also:
+        text += " · also: " + ", ".join(_also_link(a) for a in also)
     return text
+
+
+def _linked(text_html: str, url: str | None) -> str:
+    """``text_html`` as a link to ``url``, or plain when there is none or it is too long."""
+    if url and utf16_len(escape_attr(url)) <= URL_UNITS:
+        return f'<a href="{escape_attr(url)}">{text_html}</a>'
+    return text_html
+
+
+def _also_link(also: AlsoReported) -> str:
+    """Another outlet's name, linked to its article on the same story."""
+    return _linked(escape(truncate(also.source.strip(), OUTLET_UNITS)), also.url)
 
 
 def _quote_pieces(citation: Citation) -> list[tuple[str, bool]]:

@@ -30,7 +30,7 @@ def citation_line(c: Citation) -> str:
     parts = [c.headline, c.article.source, day_text(c.article.published_date)]
     line = " · ".join(p for p in parts if p)
     if c.also:
-        line += " (also: " + ", ".join(c.also) + ")"
+        line += " (also: " + ", ".join(a.source for a in c.also) + ")"
     if c.article.url:
         line += f"\n   {c.article.url}"
     return line

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from index.generation import Generation
-from index.models import Answer, Citation, Hit, Quote
+from index.models import AlsoReported, Answer, Citation, Hit, Quote
 from index.quotes import QuestionTerms, choose, rank_sentences
 from index.sentences import split_sentences
 from index.settings import STORY_DAYS
@@ -68,24 +68,26 @@ def compose(
 
 def same_story_groups(
     hits: Sequence[Hit], gen: Generation, similarity: float, days: int = STORY_DAYS
-) -> list[tuple[Hit, tuple[str, ...]]]:
+) -> list[tuple[Hit, tuple[AlsoReported, ...]]]:
     """Collapse hits that are one story told by several outlets (near-identical leading
-    chunk, published within ``days``): the best-ranked one is cited, the others' outlets
-    are listed as "also"."""
+    chunk, published within ``days``): the best-ranked one is cited, the others' articles
+    are listed as "also" with their links, one per outlet (a second article of the cited
+    outlet is the same report again and is left out)."""
     if not hits:
         return []
     first_ids = [h.chunk_ids[0] if h.chunk_ids else -1 for h in hits]
     stored = gen.vectors_of([i for i in first_ids if i >= 0])
     vectors = [stored.get(i) for i in first_ids]
-    groups: list[tuple[Hit, list[str], np.ndarray | None]] = []
+    groups: list[tuple[Hit, list[AlsoReported], np.ndarray | None]] = []
     for hit, vec in zip(hits, vectors, strict=True):
         for lead, also, lead_vec in groups:
             if vec is None or lead_vec is None:
                 continue
             close_in_time = _days_apart(lead, hit) <= days
             if close_in_time and float(vec @ lead_vec) >= similarity:
-                if hit.article.source != lead.article.source and hit.article.source not in also:
-                    also.append(hit.article.source)
+                source = hit.article.source
+                if source != lead.article.source and all(a.source != source for a in also):
+                    also.append(AlsoReported(source, hit.article.url, hit.article.ext_id))
                 break
         else:
             groups.append((hit, [], vec))

@@ -1,11 +1,12 @@
 """Answer quality as numbers: Hits@k, MRR@10, found, quote@1 and off-topic refusals.
 
 Questions go through ``Index.answer`` — the same path as the bot — and a question is a hit
-at k when a gold article is among the first k distinct articles cited. A quote counts when
-the first citation is gold and its quoted sentences contain one of the question's answer
-strings (case, punctuation and spacing ignored), over the questions whose answer occurs in
-a gold passage at all. The bare cost of the model (query embedding + FAISS search) is timed
-in the same run so latency can be compared with what the hardware allows.
+at k when a gold article is among the first k citations: the cited article itself, or
+another outlet's article on the same story that the citation lists and links ("also").
+A quote counts when the first citation is gold and its quoted sentences contain one of the
+question's answer strings (case, punctuation and spacing ignored), over the questions whose
+answer occurs in a gold passage at all. The bare cost of the model (query embedding + FAISS
+search) is timed in the same run so latency can be compared with what the hardware allows.
 """
 
 from __future__ import annotations
@@ -296,8 +297,8 @@ def evaluate(
 
 def score(q: Question, answer: Answer, gold: dict[str, StoredArticle]) -> Outcome:
     """One question's outcome from its answer (``gold`` holds the stored gold passages)."""
-    cited = [c.article.ext_id for c in answer.citations]
-    rank = next((i for i, ext in enumerate(cited, start=1) if ext in q.gold_ids), None)
+    rank = next((i for i, c in enumerate(answer.citations, start=1)
+                 if any(ext in q.gold_ids for ext in c.ext_ids)), None)
     answerable = bool(q.answers) and any(
         g in gold and contains_answer(gold[g].body, q.answers) for g in q.gold_ids)
     quote_ok: bool | None = None

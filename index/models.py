@@ -178,13 +178,27 @@ class Quote:
 
 
 @dataclass(slots=True, frozen=True)
+class AlsoReported:
+    """Another outlet's article on a cited story, listed (and linked) under the citation."""
+
+    source: str
+    url: str | None = None
+    ext_id: str = ""  # the article's id in its corpus (evaluation matches gold on it)
+
+
+@dataclass(slots=True, frozen=True)
 class Citation:
     """One cited story: quotes from the article and where it came from."""
 
     article: StoredArticle
     quotes: tuple[Quote, ...]
     score: float
-    also: tuple[str, ...] = ()  # other outlets that ran the same story
+    also: tuple[AlsoReported, ...] = ()  # other outlets that ran the same story
+
+    @property
+    def ext_ids(self) -> tuple[str, ...]:
+        """The cited article's id and those of the same story's other outlets."""
+        return (self.article.ext_id, *(a.ext_id for a in self.also if a.ext_id))
 
     @property
     def headline(self) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.answers import AnswerStore, Place
 from bot.chatdb import CHATS_NAME, ChatDB
-from index.models import Answer, Citation, Quote, StoredArticle, Turn
+from index.models import AlsoReported, Answer, Citation, Quote, StoredArticle, Turn
 
 HOUR = 3600.0
 
@@ -31,7 +31,7 @@ def _answer(question: str = "How bad is the water shortage?") -> Answer:
     quote = Quote(body[:26], 0, 26, best=True)
     earlier = Turn("Who runs the tankers?", "Who runs the tankers?", ("ext-1",),
                    dt.date(2017, 3, 5))
-    return Answer(question, (Citation(article, (quote,), 0.71, ("Geo",)),), ("a note",),
+    return Answer(question, (Citation(article, (quote,), 0.71, (AlsoReported("Geo", "https://geo.test/1", "g-1"),)),), ("a note",),
                   True, 0.25, earlier)
 
 
@@ -59,6 +59,16 @@ def test_an_answer_round_trips_through_a_reopened_file(tmp_path: Path) -> None:
     assert again.latest_turn(Place(42, 0), within=600) is None  # another forum topic
     assert len(again) == 1
     again.close()
+
+
+def test_an_answer_kept_before_also_links_reads_back(tmp_path: Path) -> None:
+    """Answers stored by the previous release list other outlets by name only."""
+    from bot.answers import answer_from_dict, answer_to_dict
+
+    data = answer_to_dict(_answer())
+    data["citations"][0]["also"] = ["Geo"]
+    again = answer_from_dict(data)
+    assert again.citations[0].also == (AlsoReported("Geo"),)
 
 
 def test_answers_expire_and_are_deleted(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from bot.format import (
     truncate,
     utf16_len,
 )
-from index.models import Answer, Citation, Quote, SourceStats, StoredArticle
+from index.models import AlsoReported, Answer, Citation, Quote, SourceStats, StoredArticle
 from tests.e2e.telegram_html import parse_html
 
 HOSTILE = 'AT&T <b>bids</b> & </a> "quotes" <script>x</script>'
@@ -100,10 +100,21 @@ def test_no_link_tag_when_url_is_none_and_no_date_when_unknown() -> None:
     assert html_text.endswith("   — Plain headline · Dawn")
 
 
-def test_also_lists_other_outlets() -> None:
+def test_also_lists_and_links_other_outlets() -> None:
     cite = citation("Body text.")
-    cite = Citation(cite.article, cite.quotes, cite.score, also=("The News", "Geo & Co"))
-    assert render_citation(1, cite).endswith(" · 4 Mar 2017 · also: The News, Geo &amp; Co")
+    also = (AlsoReported("The News", "https://thenews.test/a?x=1&y=2", "n1"),
+            AlsoReported("Geo & Co", None, "g1"))
+    cite = Citation(cite.article, cite.quotes, cite.score, also=also)
+    assert render_citation(1, cite).endswith(
+        ' · 4 Mar 2017 · also: <a href="https://thenews.test/a?x=1&amp;y=2">The News</a>, '
+        "Geo &amp; Co")
+
+
+def test_also_lists_at_most_three_outlets() -> None:
+    cite = citation("Body text.")
+    also = tuple(AlsoReported(f"Outlet {i}", f"https://o{i}.test/", f"o{i}") for i in range(5))
+    footer = render_citation(1, Citation(cite.article, cite.quotes, cite.score, also=also))
+    assert "Outlet 2</a>" in footer and "Outlet 3" not in footer
 
 
 def test_nothing_found_renders_notes_plainly() -> None:
@@ -250,7 +261,9 @@ def _citations(draw: st.DrawFn) -> Citation:
     published = draw(st.one_of(st.none(), st.dates().map(dt.date.isoformat)))
     stored = StoredArticle(1, "x", title, published, source, url, None, body)
     quotes = tuple(Quote(body[s:e], s, e, best=(i == 0)) for i, (s, e) in enumerate(spans))
-    also = tuple(draw(st.lists(_text, max_size=2)))
+    also = tuple(AlsoReported(name, link, "y") for name, link in draw(st.lists(
+        st.tuples(_text, st.one_of(st.none(), _text.map(lambda t: "https://y.test/" + t))),
+        max_size=2)))
     return Citation(stored, quotes, 0.5, also)
 
 

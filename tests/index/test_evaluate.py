@@ -105,6 +105,22 @@ def test_quote_counts_only_when_the_first_citation_is_gold_and_quotes_the_answer
     assert score(unscorable, Answer(q.question, (answer,)), {"g": gold}).quote_ok is None
 
 
+def test_a_gold_article_listed_under_a_citation_as_the_same_story_counts() -> None:
+    """Another outlet's article on the cited story is shown and linked ("also"), so a gold
+    one there is cited at that citation's rank; a gold article nowhere in the answer is not."""
+    from index.evaluate import Question, score
+    from index.models import AlsoReported, Answer, Citation, StoredArticle
+
+    lead = StoredArticle(1, "cnn-1", "Ban passed", "2022-12-11", "CNN", None, None, "Text.")
+    other = StoredArticle(2, "wk-9", "Other", "2022-12-01", "THE WEEK", None, None, "Other.")
+    q = Question("q", "Which country banned tobacco?", None, ("wk-1",))
+    merged = Citation(lead, (), 1.0, (AlsoReported("THE WEEK", "https://w.test/1", "wk-1"),))
+    assert score(q, Answer(q.question, (merged,)), {}).rank == 1
+    assert score(q, Answer(q.question, (Citation(other, (), 1.0), merged)), {}).rank == 2
+    alone = Citation(lead, (), 1.0, (AlsoReported("THE WEEK", None, "wk-2"),))
+    assert score(q, Answer(q.question, (alone,)), {}).rank is None
+
+
 def test_eval_shift_and_offtopic(tmp_path: Path, capsys, embedder, monkeypatch) -> None:
     """Asked 400 days later, questions still find their stories; off-topic messages are
     refused; the JSON carries found, quote and refusal figures."""
