@@ -30,7 +30,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from index.alerts.feedstore import FeedStore
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 from index.api import Index
 from index.fetch import FetchError, FetchRefused, FetchResult, fetch
 from index.loaders import load_guarded, looks_like_feed
@@ -92,12 +92,12 @@ class _Fetched:
 class FeedState:
     """Rows of the ``feeds`` table."""
 
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDatabase) -> None:
         self._db = db
 
     def sync(self, urls: Sequence[str]) -> None:
         with self._db.transaction() as cur:
-            cur.executemany("INSERT OR IGNORE INTO feeds (url) VALUES (?)", [(u,) for u in urls])
+            cur.executemany("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", [(u,) for u in urls])
 
     def statuses(self, urls: Sequence[str]) -> list[FeedStatus]:
         """The configured feeds, in configuration order (unknown ones as never polled)."""
@@ -124,7 +124,7 @@ class FeedPoller:
     def __init__(
         self,
         index: Index,
-        db: StateDB,
+        db: StateDatabase,
         settings: IndexSettings,
         *,
         interval: float | None = None,

@@ -31,7 +31,7 @@ import numpy as np
 
 from index.alerts.outbox import NewAlert, Outbox
 from index.alerts.processed import ProcessedArticles
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase, set_meta
 from index.alerts.stories import StoryBook, StoryRule, facts
 from index.alerts.subscriptions import Subscription, Subscriptions
 from index.alerts.topics import Topic, TopicScorer
@@ -74,7 +74,7 @@ class AlertMatcher:
     def __init__(
         self,
         index: Index,
-        db: StateDB,
+        db: StateDatabase,
         subscriptions: Subscriptions,
         outbox: Outbox,
         rules: AlertRules,
@@ -107,14 +107,14 @@ class AlertMatcher:
                          if a.rowid <= top]
                 self._match_batch(gen_id, fresh, report)
                 with self._db.transaction() as cur:
-                    StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{top}")
+                    set_meta(cur, CURSOR_KEY, f"{gen_id}:{top}")
                 cursor = (gen_id, top)
             last = cursor[1]
             while batch := index.articles_after(last, BATCH):
                 self._match_batch(gen_id, batch, report)
                 last = batch[-1].rowid
                 with self._db.transaction() as cur:
-                    StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{last}")
+                    set_meta(cur, CURSOR_KEY, f"{gen_id}:{last}")
             if report.articles:
                 self._prune()
             return report
@@ -160,7 +160,7 @@ class AlertMatcher:
                         score=round(match.score, 4),
                     ))
             ProcessedArticles.mark(cur, digest, now)
-            StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{article.rowid}")
+            set_meta(cur, CURSOR_KEY, f"{gen_id}:{article.rowid}")
         if added:
             log.info("article %d (%s) alerts %d chat(s)", article.rowid,
                      article.headline[:60], added)

@@ -16,12 +16,11 @@ needs no index, and a rebuild cannot change what an alert says.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateCursor, StateDatabase
 
 _OPEN = "('pending', 'sending')"  # not yet delivered, failed or dropped
 _COLUMNS = ("id, chat_id, story_id, topic, headline, quote, source, url, published, score, "
@@ -64,17 +63,17 @@ class NewAlert:
 
 
 class Outbox:
-    def __init__(self, db: StateDB, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: StateDatabase, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
 
     # -- writing (the matcher, inside its transaction) -------------------------------------
-    def enqueue(self, cur: sqlite3.Cursor, alert: NewAlert) -> bool:
+    def enqueue(self, cur: StateCursor, alert: NewAlert) -> bool:
         """Add ``alert`` unless the chat already has one for this story; True if added."""
         cur.execute(
-            "INSERT OR IGNORE INTO outbox (chat_id, story_id, subscription_id, topic, "
+            "INSERT INTO outbox (chat_id, story_id, subscription_id, topic, "
             "headline, quote, source, url, published, score, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (alert.chat_id, alert.story_id, alert.subscription_id, alert.topic,
              alert.headline, alert.quote, alert.source, alert.url, alert.published,
              alert.score, self._clock()))
@@ -91,12 +90,11 @@ class Outbox:
     def claim_due(self, limit: int = 500) -> list[Alert]:
         """``due()``, claimed: the returned rows are ``sending`` and no other sender can
         get them; each must end ``sent``, ``failed``, retried or ``release``d."""
-        with self._db.transaction() as cur:
-            rows = cur.execute(
-                f"UPDATE outbox SET status = 'sending' WHERE id IN ("
-                "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-                f"ORDER BY id LIMIT ?) RETURNING {_COLUMNS}",
-                (self._clock(), limit)).fetchall()
+        rows = self._db.returning(
+            f"UPDATE outbox SET status = 'sending' WHERE id IN ("
+            "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+            f"ORDER BY id LIMIT ?{self._db.SKIP_LOCKED}) RETURNING {_COLUMNS}",
+            (self._clock(), limit))
         return sorted((Alert(*r) for r in rows), key=lambda a: a.id)
 
     def release(self, ids: Sequence[int]) -> None:
@@ -141,8 +139,12 @@ class Outbox:
             f"WHERE chat_id = ? AND status IN {_OPEN}", (reason[:500], chat_id))
 
     def move_chat(self, old_id: int, new_id: int) -> None:
-        self._db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?",
-                         (new_id, old_id))
+        """A group became a supergroup: its alerts follow it (but for a story the new
+        chat already has one for)."""
+        self._db.execute(
+            "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS (SELECT 1 FROM "
+            "outbox AS o WHERE o.chat_id = ? AND o.story_id = outbox.story_id)",
+            (new_id, old_id, new_id))
 
     # -- pacing ------------------------------------------------------------------------------
     def messages_since(self, chat_id: int, since: float) -> int:
