@@ -39,7 +39,7 @@ class Alerts:
         database cannot know that; there a claim comes back when its lease ends."""
         db = open_state(settings)
         subscriptions = Subscriptions(db, per_chat_limit=settings.subscriptions_per_chat)
-        outbox = Outbox(db)
+        outbox = Outbox(db, lease=settings.alert_lease)
         if not db.shared:
             released = outbox.release_claims()
             if released:

@@ -109,14 +109,15 @@ def test_outbox_is_idempotent_per_chat_and_story_and_paces_from_the_database(
         assert not outbox.enqueue(cur, alert(1, 10))  # the same story again: ignored
         assert outbox.enqueue(cur, alert(2, 10))
         assert outbox.enqueue(cur, alert(1, 11))
-    due = outbox.due()
+    due = outbox.claim_due()
     assert [(a.chat_id, a.story_id) for a in due] == [(1, 10), (2, 10), (1, 11)]
+    assert outbox.claim_due() == [] and outbox.due() == []  # claimed: nobody else gets them
     outbox.retry_later([due[0].id], 30, "network down")
-    assert [a.id for a in outbox.due()] == [due[1].id, due[2].id]
     outbox.mark_sent([due[1].id, due[2].id], message_id=77)  # one digest message
+    assert outbox.claim_due() == []  # the retry is not due yet
     clock.now += 31
-    [retried] = outbox.due()
-    assert retried.attempts == 1
+    [retried] = outbox.claim_due()
+    assert retried.attempts == 1 and retried.id == due[0].id
     assert outbox.messages_since(1, clock.now - 60) == 1
     assert outbox.alerts_since(2, clock.now - 60) == 1
     assert outbox.drop_chat(1, "forbidden") == 1
