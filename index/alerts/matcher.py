@@ -8,6 +8,9 @@ Crash consistency without a cross-database transaction:
   advanced cursor are committed in *one* state transaction. A crash after the article was
   stored but before that commit leaves the cursor behind it, so the next run (at the
   latest at restart) matches it again; a crash after the commit has nothing to redo.
+* Several matchers (bot processes on one database) may examine one article at once: the
+  processed marker is checked again inside the state transaction, which runs one at a
+  time, so the second finds the first's marker and adds nothing.
 * Enqueueing is idempotent anyway (``UNIQUE (chat_id, story_id)`` in the outbox), and
   the processed marker is keyed by the body hash, which survives a rebuild; after a
   rebuild (new generation, new article ids) only fresh articles are re-examined and
@@ -143,6 +146,8 @@ class AlertMatcher:
         now = self._clock()
         added = 0
         with self._db.transaction() as cur:
+            if ProcessedArticles.marked(cur, digest):
+                return 0  # another matcher (process) got here first: its alerts stand
             if matches:
                 story = self._stories.assign(cur, published, vectors[0],
                                              facts(article.title, article.body), now)

@@ -17,6 +17,12 @@ class ProcessedArticles:
         return bool(self._db.query("SELECT 1 FROM processed WHERE article_hash = ?", (digest,)))
 
     @staticmethod
+    def marked(cur: StateCursor, digest: str) -> bool:
+        """``seen`` inside the caller's transaction."""
+        return cur.execute("SELECT 1 FROM processed WHERE article_hash = ?",
+                           (digest,)).fetchone() is not None
+
+    @staticmethod
     def mark(cur: StateCursor, digest: str, at: float) -> None:
         """Mark inside the caller's transaction (with the article's alerts and cursor)."""
         cur.execute("INSERT INTO processed (article_hash, at) VALUES (?, ?) ON CONFLICT DO NOTHING",

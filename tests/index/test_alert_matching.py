@@ -1,9 +1,12 @@
 """Matching stored articles to subscriptions: phrases, stories told twice, crashes between
-storing and matching, rebuilds. Real index and model, the alert state on SQLite and on PostgreSQL; no Telegram."""
+storing and matching, rebuilds, two matchers at once. Real index and model, the alert state
+on SQLite and on PostgreSQL; no Telegram."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,35 @@ def test_old_news_and_news_before_the_subscription_never_alert(
     assert index.stats().articles == 3
     assert matcher.run().alerts == 0
     assert _outbox(db) == []
+
+
+def test_two_matchers_at_once_alert_once_per_article(
+    index: Index, open_state_db: Callable[[], StateDatabase]
+) -> None:
+    """Two bot processes matching the same new articles at the same moment. These
+    articles have too few facts to be recognised as one story, so only the processed
+    marker, checked again inside the serialized transaction, keeps the second matcher from
+    adding a second alert."""
+    dbs = [open_state_db(), open_state_db()]
+    Subscriptions(dbs[0], per_chat_limit=5).add(7, "wheat harvest")
+    crops = ["wheat", "barley", "maize", "rice"]
+    index.ingest_articles([_article(
+        f"harvest-{crop}", "wheat harvest",
+        f"farmers harvested a record wheat crop this spring beside their {crop} fields, and "
+        "flour mills expect lower prices for bread once the harvest reaches the markets.",
+        "Wire") for crop in crops])
+    start = threading.Barrier(len(dbs))
+    reports: list[int] = []
+
+    def match(db: StateDatabase) -> None:
+        matcher = _matcher(index, db, Subscriptions(db, per_chat_limit=5))
+        start.wait()
+        reports.append(matcher.run().alerts)
+
+    threads = [threading.Thread(target=match, args=(db,)) for db in dbs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(reports) == len(crops)
+    assert dbs[0].query("SELECT count(*) FROM outbox") == [(len(crops),)]
