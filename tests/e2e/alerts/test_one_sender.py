@@ -1,8 +1,8 @@
-"""No path sends one alert twice (issue 14, item 2): two senders over the same
-``state.sqlite`` — as two processes on one data directory would have — deliver one pending
-alert once (on SQLite and on PostgreSQL), and a row a crash left claimed is sent after the
-restart. Real databases (two connections), real python-telegram-bot against the fake Bot
-API."""
+"""No path sends one alert twice (issue 14, item 2; issue 18): two senders on one outbox —
+as two processes would have — deliver one pending alert once (on SQLite and on
+PostgreSQL), a sender never sends what another has taken over after its lease, and a row a
+crash left claimed is sent after the restart. Real databases (two connections), real
+python-telegram-bot against the fake Bot API."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from index.alerts.outbox import NewAlert, Outbox
 from index.alerts.state import StateDatabase
 from index.alerts.statedb import StateDB
 from index.alerts.subscriptions import Subscriptions
-from tests.e2e.conftest import ALICE
+from tests.e2e.conftest import ALICE, BOB
 from tests.e2e.fakeapi import FakeBotApi
 
 
@@ -63,3 +63,32 @@ async def test_an_alert_claimed_by_a_crashed_run_is_sent_after_the_restart(
         assert claimed.id == 1
     finally:
         db.close()
+
+
+async def test_a_sender_sends_nothing_whose_claim_it_has_lost(
+    fake_api: FakeBotApi, open_state_db: Callable[[], StateDatabase]
+) -> None:
+    """A sender stalled past its lease (here: Telegram answers its first message late) has
+    its other claims taken over by another process's sender; it must not send those."""
+    lease, stall = 1.0, 3.0
+    alice, bob = fake_api.private_chat(ALICE), fake_api.private_chat(BOB)
+    first_db, second_db = open_state_db(), open_state_db()
+    _enqueue(first_db, alice.id, 1)
+    _enqueue(first_db, bob.id, 2)
+    fake_api.delay_next("sendMessage", stall)  # Alice's alert goes first (lower chat id)
+    stalled = AlertSender(Outbox(first_db, lease=lease),
+                          Subscriptions(first_db, per_chat_limit=10), [],
+                          DeliveryPolicy(chat_rate=20, digest_after=3, digest_window=600.0))
+    other = Outbox(second_db, lease=60)
+
+    async def take_over() -> list[int]:
+        await asyncio.sleep(lease + 0.5)  # both leases of the stalled sender have run out
+        return [a.story_id for a in other.claim_due()]
+
+    async with Bot(fake_api.token, base_url=fake_api.base_url) as bot:
+        sent, taken = await asyncio.gather(stalled.deliver_due(bot), take_over())
+    assert 2 in taken  # Bob's alert now belongs to the other sender
+    assert fake_api.sent(bob.id) == []  # and the stalled one did not send it
+    assert sent == 1 and len(fake_api.sent(alice.id)) == 1
+    [[owner]] = second_db.query("SELECT claimed_by FROM outbox WHERE story_id = 2")
+    assert owner == other.claimer
