@@ -19,6 +19,7 @@ from index.modelzoo import DEFAULT_MODEL, MODEL_CACHE_ENV, thresholds_for
 
 ENV_PREFIX = "NEWSBOT_"
 STORY_DAYS = 3  # a retelling of a story appears within this many days of the first telling
+DEFAULT_ALERT_LEASE = 300  # seconds an outbox claim lasts (NEWSBOT_ALERT_LEASE)
 
 
 class SettingsError(ValueError):
@@ -51,6 +52,10 @@ class IndexSettings(BaseSettings):
     )
 
     data_dir: Path = Field(Path("./data"), description="Where the SQLite and FAISS files live.")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://… to keep the index and the alert state in PostgreSQL, "
+        "shared by several bot processes (docs/postgres.md); empty: SQLite files in data_dir.")
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description="'mpnet' (all-mpnet-base-v2), 'minilm' (all-MiniLM-L6-v2, ~7x faster) "
@@ -101,6 +106,10 @@ class IndexSettings(BaseSettings):
         172800, ge=60, description="Seconds after publication an article may still alert.")
     alert_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
     alert_story_overlap: float = Field(0.7, ge=0.0, le=1.0)
+    alert_lease: int = Field(
+        DEFAULT_ALERT_LEASE, ge=10, le=86400,
+        description="Seconds an outbox alert stays claimed by the process sending it; a "
+        "process that dies holding it leaves it to another after this (PostgreSQL).")
     subscriptions_per_chat: int = Field(10, ge=1, le=100)
     # Retrieval knobs (measured defaults; see docs/quality.md).
     search_candidates: int = Field(50, ge=5, le=1000)
@@ -184,10 +193,11 @@ class IndexSettings(BaseSettings):
     def _feeds_list(cls, value: Any) -> Any:
         return split_list(value)
 
-    @field_validator("retention_days", "follow_up_similarity", mode="before")
+    @field_validator("retention_days", "follow_up_similarity", "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
-        """Empty means unset: keep every article; no similarity part in the follow-up rule."""
+        """Empty means unset: keep every article; no similarity part in the follow-up rule;
+        the SQLite files, not a database server."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("embed_prefix", mode="before")

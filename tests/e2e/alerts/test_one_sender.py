@@ -1,28 +1,31 @@
-"""No path sends one alert twice (issue 14, item 2): two senders over the same
-``state.sqlite`` — as two processes on one data directory would have — deliver one pending
-alert once, and a row a crash left claimed is sent after the restart. Real SQLite (two
-connections), real python-telegram-bot against the fake Bot API."""
+"""No path sends one alert twice (issue 14, item 2; issue 18): two senders on one outbox —
+as two processes would have — deliver one pending alert once (on SQLite and on
+PostgreSQL), a sender never sends what another has taken over after its lease, and a row a
+crash left claimed is sent after the restart. Real databases (two connections), real
+python-telegram-bot against the fake Bot API."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from telegram import Bot
 
 from bot.alerts.sender import AlertSender, DeliveryPolicy
 from index.alerts.outbox import NewAlert, Outbox
+from index.alerts.state import StateDatabase
 from index.alerts.statedb import StateDB
 from index.alerts.subscriptions import Subscriptions
-from tests.e2e.conftest import ALICE
+from tests.e2e.conftest import ALICE, BOB
 from tests.e2e.fakeapi import FakeBotApi
 
 
-def _sender(db: StateDB) -> AlertSender:
+def _sender(db: StateDatabase) -> AlertSender:
     return AlertSender(Outbox(db), Subscriptions(db, per_chat_limit=10), [], DeliveryPolicy(chat_rate=20, digest_after=3, digest_window=600.0))
 
 
-def _enqueue(db: StateDB, chat_id: int, story_id: int) -> None:
+def _enqueue(db: StateDatabase, chat_id: int, story_id: int) -> None:
     with db.transaction() as cur:
         Outbox(db).enqueue(cur, NewAlert(
             chat_id=chat_id, story_id=story_id, subscription_id=1, topic="wheat",
@@ -31,21 +34,17 @@ def _enqueue(db: StateDB, chat_id: int, story_id: int) -> None:
 
 
 async def test_two_senders_on_one_outbox_send_each_alert_once(
-    fake_api: FakeBotApi, tmp_path: Path
+    fake_api: FakeBotApi, open_state_db: Callable[[], StateDatabase]
 ) -> None:
     chat = fake_api.private_chat(ALICE)
-    first, second = StateDB.open(tmp_path), StateDB.open(tmp_path)  # two connections
-    try:
-        _enqueue(first, chat.id, 1)
-        async with Bot(fake_api.token, base_url=fake_api.base_url) as bot:
-            counts = await asyncio.gather(_sender(first).deliver_due(bot),
-                                          _sender(second).deliver_due(bot))
-        assert sorted(counts) == [0, 1]
-        assert [m.text.splitlines()[1] for m in fake_api.sent(chat.id)] == ["Wheat story 1"]
-        assert Outbox(second).counts() == {"sent": 1}
-    finally:
-        first.close()
-        second.close()
+    first, second = open_state_db(), open_state_db()  # two connections (SQLite, PostgreSQL)
+    _enqueue(first, chat.id, 1)
+    async with Bot(fake_api.token, base_url=fake_api.base_url) as bot:
+        counts = await asyncio.gather(_sender(first).deliver_due(bot),
+                                      _sender(second).deliver_due(bot))
+    assert sorted(counts) == [0, 1]
+    assert [m.text.splitlines()[1] for m in fake_api.sent(chat.id)] == ["Wheat story 1"]
+    assert Outbox(second).counts() == {"sent": 1}
 
 
 async def test_an_alert_claimed_by_a_crashed_run_is_sent_after_the_restart(
@@ -64,3 +63,32 @@ async def test_an_alert_claimed_by_a_crashed_run_is_sent_after_the_restart(
         assert claimed.id == 1
     finally:
         db.close()
+
+
+async def test_a_sender_sends_nothing_whose_claim_it_has_lost(
+    fake_api: FakeBotApi, open_state_db: Callable[[], StateDatabase]
+) -> None:
+    """A sender stalled past its lease (here: Telegram answers its first message late) has
+    its other claims taken over by another process's sender; it must not send those."""
+    lease, stall = 1.0, 3.0
+    alice, bob = fake_api.private_chat(ALICE), fake_api.private_chat(BOB)
+    first_db, second_db = open_state_db(), open_state_db()
+    _enqueue(first_db, alice.id, 1)
+    _enqueue(first_db, bob.id, 2)
+    fake_api.delay_next("sendMessage", stall)  # Alice's alert goes first (lower chat id)
+    stalled = AlertSender(Outbox(first_db, lease=lease),
+                          Subscriptions(first_db, per_chat_limit=10), [],
+                          DeliveryPolicy(chat_rate=20, digest_after=3, digest_window=600.0))
+    other = Outbox(second_db, lease=60)
+
+    async def take_over() -> list[int]:
+        await asyncio.sleep(lease + 0.5)  # both leases of the stalled sender have run out
+        return [a.story_id for a in other.claim_due()]
+
+    async with Bot(fake_api.token, base_url=fake_api.base_url) as bot:
+        sent, taken = await asyncio.gather(stalled.deliver_due(bot), take_over())
+    assert 2 in taken  # Bob's alert now belongs to the other sender
+    assert fake_api.sent(bob.id) == []  # and the stalled one did not send it
+    assert sent == 1 and len(fake_api.sent(alice.id)) == 1
+    [[owner]] = second_db.query("SELECT claimed_by FROM outbox WHERE story_id = 2")
+    assert owner == other.claimer
