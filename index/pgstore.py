@@ -43,6 +43,7 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 RANK_NORMALIZATION = 1
 MIN_EF_SEARCH = 40  # pgvector's default candidate list; raised to k for larger queries
 
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # unquoted-safe, so never injected
 _QUOTED = re.compile(r'"([^"]*)"')
 
 
@@ -64,11 +65,15 @@ def quoted_terms(match: str) -> list[str]:
 class PgStore:
     """The index's rows in one PostgreSQL database (see the module docstring)."""
 
-    def __init__(self, url: str, dim: int) -> None:
+    def __init__(self, url: str, dim: int, schema: str | None = None) -> None:
+        """Open (creating and migrating) the index in ``url``'s database: in the schema
+        ``schema`` (one generation's table set, created if missing), or wherever the
+        connection's search path puts new tables when it is None."""
         self.url = url
         self.dim = dim
+        self.schema = schema
         self.lock = threading.RLock()
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn = self._connect()
         try:
             self.schema_version = migrate(self.conn, dim)
             stored = self._column_dim()
@@ -78,6 +83,22 @@ class PgStore:
         except BaseException:
             self.conn.close()
             raise
+
+    def _connect(self) -> psycopg.Connection:
+        """An autocommit connection whose search path is this store's schema, then
+        ``public`` (where the ``vector`` type lives)."""
+        if self.schema is None:
+            return psycopg.connect(self.url, autocommit=True)
+        if not SCHEMA_NAME.match(self.schema):
+            raise ValueError(f"not a generation schema name: {self.schema!r}")
+        conn = psycopg.connect(self.url, autocommit=True)
+        try:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(f'SET search_path TO "{self.schema}", public')
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _column_dim(self) -> int:
         return int(self.conn.execute(
@@ -465,6 +486,66 @@ class PgStore:
             "SELECT c.id FROM chunks AS c WHERE NOT EXISTS "
             "(SELECT 1 FROM neighbours AS n WHERE n.chunk_id = c.id) ORDER BY c.id", ()),
             dtype=np.int64)
+
+    def replace_neighbour_lists(self, rows: Sequence[tuple[int, np.ndarray, np.ndarray]]
+                                ) -> None:
+        """Write whole neighbour lists ((chunk id, neighbour ids, similarities), best
+        first), in one transaction: what a rebuild's ``hubness.record_all`` writes."""
+        with self.lock, self.conn.transaction():
+            self.conn.cursor().executemany(
+                "INSERT INTO neighbours (chunk_id, ids, sims) VALUES (%s, %s::bigint[], "
+                "%s::real[]) ON CONFLICT (chunk_id) DO UPDATE SET ids = excluded.ids, "
+                "sims = excluded.sims",
+                [(int(c), *_arrays((ids, sims))) for c, ids, sims in rows])
+            self._bump()
+
+    def chunk_article_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk id (ascending) and its article id, as two arrays."""
+        rows = self._rows("SELECT id, article_id FROM chunks ORDER BY id", ())
+        table = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        return table[:, 0].copy(), table[:, 1].copy()
+
+    def article_dates(self) -> tuple[np.ndarray, list[str | None]]:
+        """Every article id (ascending) and its ``published_at`` as stored."""
+        rows = self._rows("SELECT id, published_at FROM articles ORDER BY id", ())
+        return np.asarray([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    # -- what a generation needs beside the rows ---------------------------------------
+    def chunk_count(self) -> int:
+        """Chunks stored, as every write keeps it (no ``count(*)``)."""
+        with self.lock:
+            return int(self.conn.execute("SELECT chunks FROM store_state").fetchone()[0])
+
+    def chunk_days_text(self, undated: int) -> str:
+        """Every chunk's id and its article's publication day (days since 1970, ``undated``
+        when none), one space-separated string built in the server, as
+        ``index.store.Store.chunk_days_text`` gives it; on a connection of its own, so a
+        background thread reads it beside the questions."""
+        with self._connect() as conn:
+            return conn.execute(
+                "SELECT string_agg(c.id || ' ' || coalesce((substr(a.published_at, 1, 10)"
+                "::date - date '1970-01-01')::text, %s), ' ') "
+                "FROM chunks AS c JOIN articles AS a ON a.id = c.article_id",
+                (str(undated),)).fetchone()[0] or ""
+
+    def disk_bytes(self) -> int:
+        """Bytes of this store's tables with their indexes and TOAST."""
+        with self.lock:
+            return int(self.conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c "
+                "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace"
+            ).fetchone()[0])
+
+    def drop_vector_index(self) -> None:
+        """Drop the HNSW index (a bulk load then writes rows only; ``create_vector_index``
+        builds it once, which is far faster than growing it row by row)."""
+        with self.lock:
+            self.conn.execute("DROP INDEX IF EXISTS chunks_vector")
+
+    def create_vector_index(self) -> None:
+        with self.lock:
+            self.conn.execute("CREATE INDEX IF NOT EXISTS chunks_vector ON chunks "
+                              "USING hnsw (vector vector_ip_ops)")
 
     def _rows(self, sql: str, params: tuple) -> list[tuple]:
         with self.lock:

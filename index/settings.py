@@ -51,6 +51,11 @@ class IndexSettings(BaseSettings):
     )
 
     data_dir: Path = Field(Path("./data"), description="Where the SQLite and FAISS files live.")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://… puts the index in this PostgreSQL database (pgvector "
+        "and full text; install newsbot[postgres]) instead of SQLite + FAISS in data_dir. "
+        "Empty: the embedded default.")
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description="'mpnet' (all-mpnet-base-v2), 'minilm' (all-MiniLM-L6-v2, ~7x faster) "
@@ -183,6 +188,17 @@ class IndexSettings(BaseSettings):
     @classmethod
     def _feeds_list(cls, value: Any) -> Any:
         return split_list(value)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        """Empty means unset; anything else must be a PostgreSQL URL."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("want a postgresql://user:password@host/database URL")
+        return text
 
     @field_validator("retention_days", "follow_up_similarity", mode="before")
     @classmethod
