@@ -76,14 +76,7 @@ class PgGeneration:
         return self.store.nearest(vector, k, restrict=restrict)
 
     def neighbours(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-        ids = np.full((len(vectors), k), -1, dtype=np.int64)
-        sims = np.full((len(vectors), k), -np.inf, dtype=np.float32)
-        for row, vector in enumerate(vectors):
-            found, scores = self.store.nearest(vector, k)
-            ids[row, :len(found)] = found
-            sims[row, :len(found)] = scores
-        return ids, sims
+        return self.store.nearest_many(vectors, k)
 
     def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
         if not ids:

@@ -27,6 +27,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import psycopg
+from pgvector import Vector
+from pgvector.psycopg import register_vector
 
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
@@ -87,14 +89,14 @@ class PgStore:
     def _connect(self) -> psycopg.Connection:
         """An autocommit connection whose search path is this store's schema, then
         ``public`` (where the ``vector`` type lives)."""
-        if self.schema is None:
-            return psycopg.connect(self.url, autocommit=True)
-        if not SCHEMA_NAME.match(self.schema):
+        if self.schema is not None and not SCHEMA_NAME.match(self.schema):
             raise ValueError(f"not a generation schema name: {self.schema!r}")
         conn = psycopg.connect(self.url, autocommit=True)
         try:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            conn.execute(f'SET search_path TO "{self.schema}", public')
+            if self.schema is not None:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                conn.execute(f'SET search_path TO "{self.schema}", public')
+            register_vector(conn)  # numpy arrays travel as pgvector's binary format
         except BaseException:
             conn.close()
             raise
@@ -151,34 +153,41 @@ class PgStore:
         new_ids: list[int] = []
         removed: list[int] = []
         now = utcnow()
+        for item in batch:
+            if item.vectors is None or len(item.vectors) != len(item.chunks):
+                raise ValueError(f"article {item.article.id!r}: {len(item.chunks)} chunks but "
+                                 f"{0 if item.vectors is None else len(item.vectors)} vectors")
         with self.lock, self.conn.transaction():
             cur = self.conn.cursor()
-            for item in batch:
-                if item.replaces is not None:
-                    removed.extend(self._delete(cur, [item.replaces]))
-                a = item.article
-                article_id = cur.execute(
-                    "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
-                    "source, url, category, body, origin, note, ingested_at, link_topics) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
-                     a.url, a.category, a.body, a.origin, a.note, now, a.link_topics),
-                ).fetchone()[0]
-                if item.vectors is None or len(item.vectors) != len(item.chunks):
-                    raise ValueError(f"article {a.id!r}: {len(item.chunks)} chunks but "
-                                     f"{0 if item.vectors is None else len(item.vectors)} vectors")
-                title = search_title(a.title, a.link_topics)
-                vectors = np.asarray(item.vectors, dtype=np.float32)
-                cur.executemany(
-                    'INSERT INTO chunks (article_id, ordinal, start, "end", text, search_title, '
-                    "vector) VALUES (%s, %s, %s, %s, %s, %s, %s::real[]::vector) RETURNING id",
-                    [(article_id, c.ordinal, c.start, c.end, c.text, title, v.tolist())
-                     for c, v in zip(item.chunks, vectors, strict=True)],
-                    returning=True)
-                while True:
-                    new_ids.extend(r[0] for r in cur.fetchall())
-                    if not cur.nextset():
-                        break
+            replaced = [item.replaces for item in batch if item.replaces is not None]
+            if replaced:
+                removed.extend(self._delete(cur, replaced))
+            cur.executemany(
+                "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
+                "source, url, category, body, origin, note, ingested_at, link_topics) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                [(a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
+                  a.url, a.category, a.body, a.origin, a.note, now, a.link_topics)
+                 for item in batch for a in [item.article]], returning=True)
+            article_ids = []
+            while True:
+                article_ids.extend(r[0] for r in cur.fetchall())
+                if not cur.nextset():
+                    break
+            # Chunks by binary COPY (vectors in pgvector's binary form); their ids, assigned
+            # by the identity column, are read back in batch and chunk order.
+            with cur.copy('COPY chunks (article_id, ordinal, start, "end", text, search_title, '
+                          "vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "int4", "int4", "int4", "text", "text", "vector"])
+                for article_id, item in zip(article_ids, batch, strict=True):
+                    title = search_title(item.article.title, item.article.link_topics)
+                    vectors = np.asarray(item.vectors, dtype=np.float32)
+                    for c, v in zip(item.chunks, vectors, strict=True):
+                        copy.write_row((article_id, c.ordinal, c.start, c.end, c.text, title, v))
+            new_ids = [r[0] for r in cur.execute(
+                "SELECT id FROM chunks WHERE article_id = ANY(%s::bigint[]) "
+                "ORDER BY array_position(%s::bigint[], article_id), ordinal",
+                (article_ids, article_ids)).fetchall()]
             self._put_meta("last_ingest", now)
             self._bump(len(new_ids) - len(removed))
         return new_ids, removed
@@ -227,8 +236,8 @@ class PgStore:
             last = 0
             while True:
                 with self.lock:
-                    rows = self.conn.execute(
-                        "SELECT id, vector::real[] FROM chunks WHERE id > %s ORDER BY id "
+                    rows = self.conn.cursor(binary=True).execute(
+                        "SELECT id, vector FROM chunks WHERE id > %s ORDER BY id "
                         "LIMIT %s", (last, batch)).fetchall()
                 if not rows:
                     return
@@ -238,8 +247,8 @@ class PgStore:
         wanted = [int(i) for i in ids]
         for start in range(0, len(wanted), batch):
             with self.lock:
-                rows = self.conn.execute(
-                    "SELECT id, vector::real[] FROM chunks WHERE id = ANY(%s::bigint[]) "
+                rows = self.conn.cursor(binary=True).execute(
+                    "SELECT id, vector FROM chunks WHERE id = ANY(%s::bigint[]) "
                     "ORDER BY id", (wanted[start:start + batch],)).fetchall()
             if rows:
                 yield _unpack(rows)
@@ -269,8 +278,10 @@ class PgStore:
         return out
 
     def article_vectors(self, article_id: int) -> tuple[list[ChunkRow], np.ndarray]:
-        rows = self._rows(f"SELECT {CHUNK_COLUMNS}, vector::real[] FROM chunks "
-                          "WHERE article_id = %s ORDER BY ordinal", (int(article_id),))
+        with self.lock:
+            rows = self.conn.cursor(binary=True).execute(
+                f"SELECT {CHUNK_COLUMNS}, vector FROM chunks WHERE article_id = %s "
+                "ORDER BY ordinal", (int(article_id),)).fetchall()
         chunks = [ChunkRow(*r[:5]) for r in rows]
         if not rows:
             return chunks, np.zeros((0, 0), dtype=np.float32)
@@ -281,24 +292,47 @@ class PgStore:
         """(chunk ids, cosines) of the ``k`` nearest chunks, best first: through the HNSW
         index, or exactly among ``restrict`` (a date window), where a filtered approximate
         search could return fewer than ``k``."""
-        query = np.asarray(vector, dtype=np.float32).ravel().tolist()
+        query = np.asarray(vector, dtype=np.float32).ravel()
         with self.lock, self.conn.transaction():
             if restrict is None:
                 self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
                                   (str(max(MIN_EF_SEARCH, k)),))
                 rows = self.conn.execute(
-                    "SELECT id, -(vector <#> %s::real[]::vector) FROM chunks "
-                    "ORDER BY vector <#> %s::real[]::vector LIMIT %s",
+                    "SELECT id, -(vector <#> %b) FROM chunks ORDER BY vector <#> %b LIMIT %s",
                     (query, query, k)).fetchall()
             else:
                 rows = self.conn.execute(
                     "WITH allowed AS MATERIALIZED (SELECT id, vector FROM chunks "
                     "WHERE id = ANY(%s::bigint[])) "
-                    "SELECT id, -(vector <#> %s::real[]::vector) AS score FROM allowed "
+                    "SELECT id, -(vector <#> %b) AS score FROM allowed "
                     "ORDER BY score DESC, id LIMIT %s",
                     (_int_list(restrict), query, k)).fetchall()
         return (np.asarray([r[0] for r in rows], dtype=np.int64),
                 np.asarray([r[1] for r in rows], dtype=np.float32))
+
+    def nearest_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of ``vectors``, the ``k`` nearest chunks through the HNSW index:
+        (ids, cosines) arrays of shape (rows, k), best first, padded with id -1 and -inf.
+        One round trip for all rows (ingest asks this for every new chunk)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        ids = np.full((len(vectors), k), -1, dtype=np.int64)
+        sims = np.full((len(vectors), k), -np.inf, dtype=np.float32)
+        if not len(vectors) or k <= 0:
+            return ids, sims
+        with self.lock, self.conn.transaction():
+            self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
+                              (str(max(MIN_EF_SEARCH, k)),))
+            rows = self.conn.execute(
+                "SELECT q.row - 1, n.id, n.score FROM unnest(%s::vector[]) WITH ORDINALITY "
+                "AS q(v, row) CROSS JOIN LATERAL (SELECT id, -(vector <#> q.v) AS score "
+                "FROM chunks ORDER BY vector <#> q.v LIMIT %s) AS n "
+                "ORDER BY q.row, n.score DESC, n.id", (list(vectors), k)).fetchall()
+        filled = np.zeros(len(vectors), dtype=np.int64)
+        for row, chunk, score in rows:
+            ids[row, filled[row]] = chunk
+            sims[row, filled[row]] = score
+            filled[row] += 1
+        return ids, sims
 
     # -- articles ---------------------------------------------------------------------------
     def articles(self, ids: Sequence[int]) -> dict[int, StoredArticle]:
@@ -562,6 +596,6 @@ def _arrays(neighbours: Neighbours) -> tuple[list[int], list[float]]:
     return [int(i) for i in ids], [float(x) for x in sims]
 
 
-def _unpack(rows: list[tuple[int, list[float]]]) -> tuple[np.ndarray, np.ndarray]:
+def _unpack(rows: list[tuple[int, Vector]]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.asarray([r[0] for r in rows], dtype=np.int64)
-    return ids, np.asarray([r[1] for r in rows], dtype=np.float32)
+    return ids, np.stack([r[1].to_numpy() for r in rows]).astype(np.float32, copy=False)
