@@ -140,6 +140,7 @@ class Index:
     def ingest(self, sources: Iterable[str], *, progress: bool = False) -> IngestReport:
         """Load, dedup, chunk, embed and store every article from paths/URLs in ``sources``."""
         sources = list(sources)
+        self.refresh()  # write into the live generation, should another process have swapped
         with self._write_lock:
             report = Ingestor(self._gen, self.embedder, self.settings).run(
                 sources, progress=progress)
@@ -151,6 +152,7 @@ class Index:
         poller fetches conditionally and enriches entries itself); same pipeline as
         ``ingest``."""
         started = time.monotonic()
+        self.refresh()
         with self._write_lock:
             ingestor = Ingestor(self._gen, self.embedder, self.settings)
             try:
@@ -242,7 +244,9 @@ class Index:
             _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
                   started, 0.0)
             copied = catch_up(old, ingestor, copied)
-            with self._write_lock:  # in-process writers wait for the last few articles
+            # In-process writers wait for the last few articles; on PostgreSQL other
+            # processes' writers wait too (``swapping``).
+            with self._write_lock, new.swapping():
                 copied = catch_up(old, ingestor, copied, rounds=1)
                 self._stop_if_cancelled()  # the last moment the swap can still be refused
                 new_gen.save_vectors()

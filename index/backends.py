@@ -36,6 +36,7 @@ from index.lifecycle import (
     live_or_new,
     pointed_dir,
 )
+from index.pgstore import LIVE_TABLE
 from index.rebuild import reembed_stored
 from index.settings import IndexSettings
 from index.storage import IndexGeneration
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LIVE_TABLE = "newsbot_live"
 REBUILD_LOCK = "newsbot.index.rebuild"
 SETUP_LOCK = "newsbot.index.setup"
 _PG_GENERATION = re.compile(r"^gen_(\d{20})_[0-9a-f]{6}$")
@@ -61,6 +61,11 @@ class Building(Protocol):
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None: ...
+
+    def swapping(self) -> contextlib.AbstractContextManager[None]:
+        """The rebuild's last catch-up and ``publish`` run inside this: on PostgreSQL it
+        holds the live pointer, so no other process's write falls between the two."""
+        ...
 
     def publish(self, sources_json: str | None) -> IndexGeneration:
         """Make the new generation the live one (atomically)."""
@@ -180,15 +185,18 @@ class PgBackend:
                 gen = PgGeneration.open(self.url, name, dim, model)
                 gen.store.set_meta(COMPLETE_META, "1")
                 conn.execute(f"INSERT INTO public.{LIVE_TABLE} (name) VALUES (%s)", (name,))
+                gen.store.live_table = LIVE_TABLE
                 return gen
         name = row[0]
         self._remove_abandoned(keep=name)
-        return PgGeneration.open(self.url, name, dim, model)
+        return self.open_named(name, dim, model)
 
     def open_named(self, name: str, dim: int, model: str) -> IndexGeneration:
         from index.pggeneration import PgGeneration
 
-        return PgGeneration.open(self.url, name, dim, model)
+        gen = PgGeneration.open(self.url, name, dim, model)
+        gen.store.live_table = LIVE_TABLE  # its writes check it is still live
+        return gen
 
     def reembed(self, settings: IndexSettings, embedder: Embedder, changed: ModelChanged,
                 *, progress: bool = False) -> IndexGeneration:
@@ -242,6 +250,7 @@ class PgNewGeneration:
         self.backend = backend
         self.gen = PgGeneration.open(backend.url, new_schema_name(), dim, model)
         self.published = False
+        self._swap: psycopg.Connection | None = None
 
     def __enter__(self) -> PgNewGeneration:
         return self
@@ -251,15 +260,33 @@ class PgNewGeneration:
         if kind is not None and not self.published:
             self.backend.discard(self.gen)
 
+    @contextlib.contextmanager
+    def swapping(self) -> Iterator[None]:
+        """One transaction that names this generation live first (the row lock makes other
+        processes' writes to the old generation wait, and then be refused: ``PgStore.
+        _check_live``), runs the block (the last catch-up, the checks, ``publish``) and
+        commits: every write the old generation committed is caught up, none after. If
+        the block fails, the pointer is left as it was."""
+        with self.backend._connect() as conn, conn.transaction():
+            conn.execute(f"UPDATE public.{LIVE_TABLE} SET name = %s", (self.gen.name,))
+            self._swap = conn
+            try:
+                yield
+            finally:
+                self._swap = None
+
     def publish(self, sources_json: str | None) -> IndexGeneration:
-        """Mark complete, remember the sources, and name it live in one transaction."""
+        """Mark complete, remember the sources, and name it live (inside ``swapping``, at
+        its commit; otherwise in a transaction of its own)."""
         if self.gen.vectors_deferred:
             raise RuntimeError("a generation is published only after index_written")
         if sources_json:
             self.gen.store.set_meta(SOURCES_META, sources_json)
         self.gen.store.set_meta(COMPLETE_META, "1")
-        with self.backend._connect() as conn, conn.transaction():
-            conn.execute(f"UPDATE public.{LIVE_TABLE} SET name = %s", (self.gen.name,))
+        if self._swap is None:
+            with self.backend._connect() as conn, conn.transaction():
+                conn.execute(f"UPDATE public.{LIVE_TABLE} SET name = %s", (self.gen.name,))
+        self.gen.store.live_table = LIVE_TABLE
         self.published = True
         return self.gen
 

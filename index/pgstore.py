@@ -45,8 +45,14 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 RANK_NORMALIZATION = 1
 MIN_EF_SEARCH = 40  # pgvector's default candidate list; raised to k for larger queries
 
+LIVE_TABLE = "newsbot_live"  # public.newsbot_live names the live generation (index.backends)
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # unquoted-safe, so never injected
 _QUOTED = re.compile(r'"([^"]*)"')
+
+
+class GenerationRetired(RuntimeError):
+    """A write to a generation another process has replaced (a reindex swapped in a new
+    one): refused, nothing written; the writer switches to the live one and writes again."""
 
 
 class QuerySyntaxError(ValueError):
@@ -74,6 +80,9 @@ class PgStore:
         self.url = url
         self.dim = dim
         self.schema = schema
+        # Set once this schema is the live generation: each article write then first checks
+        # that it still is (``_check_live``), so no write lands in a retired generation.
+        self.live_table: str | None = None
         self.lock = threading.RLock()
         self.conn = self._connect()
         try:
@@ -131,6 +140,19 @@ class PgStore:
             "INSERT INTO meta (key, value) VALUES (%s, %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def _check_live(self) -> None:
+        """In the caller's write transaction: wait for a swap in progress, then refuse if
+        this schema is no longer the live generation. ``FOR SHARE`` on the pointer row: a
+        swap's ``UPDATE`` of it waits for writes under way, and writes that start meanwhile
+        wait for the swap to commit and then see the new name."""
+        if self.live_table is None:
+            return
+        row = self.conn.execute(
+            f"SELECT name FROM public.{self.live_table} FOR SHARE").fetchone()
+        if row is None or row[0] != self.schema:
+            raise GenerationRetired(f"generation {self.schema} was replaced by "
+                                    f"{row[0] if row else 'nothing'}; nothing was written")
+
     def _bump(self, chunks: int = 0) -> None:
         """Count a write (and the chunks it added, negative for removed ones), in the
         caller's transaction."""
@@ -158,6 +180,7 @@ class PgStore:
                 raise ValueError(f"article {item.article.id!r}: {len(item.chunks)} chunks but "
                                  f"{0 if item.vectors is None else len(item.vectors)} vectors")
         with self.lock, self.conn.transaction():
+            self._check_live()
             cur = self.conn.cursor()
             replaced = [item.replaces for item in batch if item.replaces is not None]
             if replaced:
@@ -207,6 +230,7 @@ class PgStore:
         if not ids:
             return []
         with self.lock, self.conn.transaction():
+            self._check_live()
             gone = self._delete(self.conn.cursor(), ids)
             self._bump(-len(gone))
         return gone
