@@ -479,6 +479,7 @@ class Index:
                 gen.close()
             self._retired = []
             self._gen.close()
+            self._backend.close()
 
 
 def _emit(progress: Callable[[RebuildProgress], None] | None, phase: str, fraction: float,

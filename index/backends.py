@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -103,6 +104,10 @@ class Backend(Protocol):
         """Held for a whole rebuild; yields False when another process holds it."""
         ...
 
+    def close(self) -> None:
+        """Release what the backend holds itself (not the generations)."""
+        ...
+
 
 def backend_for(settings: IndexSettings) -> Backend:
     """PostgreSQL when ``database_url`` is set, else SQLite + FAISS in ``data_dir``."""
@@ -146,6 +151,9 @@ class SqliteBackend:
         """One process per data directory writes (``index.datalock``): nothing to hold."""
         yield True
 
+    def close(self) -> None:
+        """Nothing held."""
+
 
 class PgBackend:
     """Generation schemas in one PostgreSQL database (see the module docstring)."""
@@ -154,6 +162,8 @@ class PgBackend:
         import psycopg
 
         self.url = url
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection | None = None  # for live_name
         try:
             with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SETUP_LOCK,))
@@ -164,15 +174,33 @@ class PgBackend:
             raise RuntimeError(f"cannot use the database of NEWSBOT_DATABASE_URL: "
                                f"{str(exc).strip()}") from None
 
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
     def _connect(self) -> psycopg.Connection:
         import psycopg
 
         return psycopg.connect(self.url, autocommit=True)
 
     def live_name(self) -> str | None:
-        with self._connect() as conn:
-            row = conn.execute(f"SELECT name FROM public.{LIVE_TABLE}").fetchone()
-        return row[0] if row else None
+        """One small query on a connection kept for it (asked before every question)."""
+        import psycopg
+
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = self._connect()
+                    row = self._conn.execute(f"SELECT name FROM public.{LIVE_TABLE}").fetchone()
+                    return row[0] if row else None
+                except psycopg.OperationalError:  # a restarted server: connect again, once
+                    self._conn = None
+                    if attempt == 2:
+                        raise
+        return None
 
     def open_live(self, dim: int, model: str) -> IndexGeneration:
         from index.pggeneration import PgGeneration
