@@ -111,8 +111,8 @@ class Backend(Protocol):
 
 def backend_for(settings: IndexSettings) -> Backend:
     """PostgreSQL when ``database_url`` is set, else SQLite + FAISS in ``data_dir``."""
-    if settings.database_url:
-        return PgBackend(settings.database_url)
+    if settings.database_url is not None:
+        return PgBackend(settings.database_url.get_secret_value())
     return SqliteBackend(Path(settings.data_dir))
 
 

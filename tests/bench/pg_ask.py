@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import SecretStr
 
 from index.api import Index
 from index.bench.synthetic import build
@@ -64,7 +65,7 @@ def main() -> None:
             "sqlite": Index.open(base.model_copy(update={"data_dir": root / "lite"}),
                                  embedder=embedder),
             "postgres": Index.open(base.model_copy(update={"data_dir": root / "pgdata",
-                                                           "database_url": url}),
+                                                           "database_url": SecretStr(url)}),
                                    embedder=embedder),
         }
         try:

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from index.api import Index
 from index.embed import Embedder
 from index.settings import IndexSettings
@@ -64,7 +66,7 @@ def main() -> None:
         "sqlite": Index.open(base.model_copy(update={"data_dir": root / "lite"}),
                              embedder=embedder),
         "postgres": Index.open(base.model_copy(update={"data_dir": root / "pgdata",
-                                                       "database_url": url}),
+                                                       "database_url": SecretStr(url)}),
                                embedder=embedder),
     }
     rates: dict[str, list[float]] = {name: [] for name in sides}
