@@ -212,7 +212,7 @@ class PgBackend:
                 name = new_schema_name()
                 gen = PgGeneration.open(self.url, name, dim, model)
                 gen.store.set_meta(COMPLETE_META, "1")
-                conn.execute(f"INSERT INTO public.{LIVE_TABLE} (name) VALUES (%s)", (name,))
+                point_live(conn, name)
                 gen.store.live_table = LIVE_TABLE
                 return gen
         name = row[0]
@@ -296,7 +296,7 @@ class PgNewGeneration:
         commits: every write the old generation committed is caught up, none after. If
         the block fails, the pointer is left as it was."""
         with self.backend._connect() as conn, conn.transaction():
-            conn.execute(f"UPDATE public.{LIVE_TABLE} SET name = %s", (self.gen.name,))
+            point_live(conn, self.gen.name)
             self._swap = conn
             try:
                 yield
@@ -313,10 +313,17 @@ class PgNewGeneration:
         self.gen.store.set_meta(COMPLETE_META, "1")
         if self._swap is None:
             with self.backend._connect() as conn, conn.transaction():
-                conn.execute(f"UPDATE public.{LIVE_TABLE} SET name = %s", (self.gen.name,))
+                point_live(conn, self.gen.name)
         self.gen.store.live_table = LIVE_TABLE
         self.published = True
         return self.gen
+
+
+def point_live(conn: psycopg.Connection, name: str) -> None:
+    """Name ``name`` the live generation (in the caller's transaction), whether or not one
+    was named before (a database filled by a load has none)."""
+    conn.execute(f"INSERT INTO public.{LIVE_TABLE} (name) VALUES (%s) ON CONFLICT (one) "
+                 "DO UPDATE SET name = excluded.name", (name,))
 
 
 def new_schema_name() -> str:

@@ -136,3 +136,17 @@ def test_only_one_process_rebuilds_at_a_time(filled: Index, pg_url: str) -> None
         assert filled.generation_id == live
     filled.rebuild([])  # released: this one may now
     assert filled.generation_id != live
+
+
+def test_a_generation_published_into_a_new_database_becomes_the_live_one(
+        pg_settings: IndexSettings, pg_url: str, embedder) -> None:
+    """A load (``newsbot copy``, tests/bench/pg_load.py) publishes into a database no index
+    has opened yet: it must be the one ``Index.open`` serves, not a fresh empty one."""
+    backend = PgBackend(pg_url)
+    with backend.new_generation(embedder.dim, pg_settings.embedding_model) as new:
+        new.publish(None)
+    backend.close()
+    assert PgBackend(pg_url).live_name() == new.gen.name
+    with Index.open(pg_settings, embedder=embedder) as index:
+        assert index.generation_id == new.gen.name
+    new.gen.close()
