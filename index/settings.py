@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embed_dtype import EmbedDtypeSetting
@@ -52,10 +52,11 @@ class IndexSettings(BaseSettings):
     )
 
     data_dir: Path = Field(Path("./data"), description="Where the SQLite and FAISS files live.")
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         None,
-        description="postgresql://… to keep the index and the alert state in PostgreSQL, "
-        "shared by several bot processes (docs/postgres.md); empty: SQLite files in data_dir.")
+        description="postgresql://… puts the index in this PostgreSQL database (pgvector "
+        "and full text; install newsbot[postgres]) instead of SQLite + FAISS in data_dir. "
+        "Empty: the embedded default. Secret (it may hold a password): never shown.")
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description="'mpnet' (all-mpnet-base-v2), 'minilm' (all-MiniLM-L6-v2, ~7x faster) "
@@ -193,11 +194,21 @@ class IndexSettings(BaseSettings):
     def _feeds_list(cls, value: Any) -> Any:
         return split_list(value)
 
-    @field_validator("retention_days", "follow_up_similarity", "database_url", mode="before")
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        """Empty means unset; anything else must be a PostgreSQL URL."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip()
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("want a postgresql://user:password@host/database URL")
+        return text
+
+    @field_validator("retention_days", "follow_up_similarity", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
-        """Empty means unset: keep every article; no similarity part in the follow-up rule;
-        the SQLite files, not a database server."""
+        """Empty means unset: keep every article; no similarity part in the follow-up rule."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("embed_prefix", mode="before")
@@ -240,7 +251,10 @@ def load_settings(cls: type[BaseSettings], **overrides: Any) -> Any:
         for err in exc.errors():
             loc = err.get("loc") or ("?",)
             name = ENV_PREFIX + str(loc[0]).upper()
-            messages.append(f"{name}: {err.get('msg')} (got {err.get('input')!r})")
+            field = cls.model_fields.get(str(loc[0]))
+            secret = field is not None and "SecretStr" in str(field.annotation)
+            got = "a value not shown" if secret else repr(err.get("input"))
+            messages.append(f"{name}: {err.get('msg')} (got {got})")
         raise SettingsError("; ".join(messages)) from None
     except (ValueError, TypeError) as exc:  # e.g. a JSON list that does not parse
         raise SettingsError(f"bad setting: {exc}") from None

@@ -81,7 +81,7 @@ def open_state(settings: IndexSettings) -> StateDatabase:
     if settings.database_url:
         from index.alerts.pgstate import PgStateDB
 
-        return PgStateDB(settings.database_url)
+        return PgStateDB(settings.database_url.get_secret_value())
     from index.alerts.statedb import StateDB
 
     return StateDB.open(Path(settings.data_dir))
