@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.generation import Generation
 from index.models import AlsoReported, Answer, Citation, Hit, Quote
 from index.quotes import QuestionTerms, choose, rank_sentences
 from index.sentences import split_sentences
 from index.settings import STORY_DAYS
+from index.storage import IndexGeneration
 
 MAX_QUOTE_CHARS = 600
 
@@ -22,7 +22,7 @@ MAX_QUOTE_CHARS = 600
 def compose(
     question: str,
     hits: Sequence[Hit],
-    gen: Generation,
+    gen: IndexGeneration,
     *,
     min_relevance: float,
     citation_floor: float,
@@ -67,7 +67,7 @@ def compose(
 
 
 def same_story_groups(
-    hits: Sequence[Hit], gen: Generation, similarity: float, days: int = STORY_DAYS
+    hits: Sequence[Hit], gen: IndexGeneration, similarity: float, days: int = STORY_DAYS
 ) -> list[tuple[Hit, tuple[AlsoReported, ...]]]:
     """Collapse hits that are one story told by several outlets (near-identical leading
     chunk, published within ``days``): the best-ranked one is cited, the others' articles
@@ -108,7 +108,7 @@ def _is_relevant(hit: Hit, threshold: float) -> bool:
     return hit.dense_score is not None and hit.dense_score >= threshold
 
 
-def _quotes(hit: Hit, gen: Generation, question: QuestionTerms) -> tuple[Quote, ...]:
+def _quotes(hit: Hit, gen: IndexGeneration, question: QuestionTerms) -> tuple[Quote, ...]:
     """The answering sentence(s) of the hit's matched chunks (``index.quotes``), verbatim."""
     body = hit.article.body
     rows = gen.store.chunks(list(hit.chunk_ids))

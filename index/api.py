@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ import numpy as np
 
 from index import hubness
 from index.answer import compose
+from index.backends import Backend, backend_for
 from index.embed import Embedder
 from index.followup import (
     FollowUpRule,
@@ -29,9 +29,8 @@ from index.followup import (
     is_follow_up,
     search_text,
 )
-from index.generation import Generation, ModelChanged
+from index.generation import ModelChanged
 from index.ingest import Ingestor
-from index.lifecycle import NewGeneration, live_or_new, pointed_dir
 from index.memory import release_memory
 from index.models import (
     Answer,
@@ -50,7 +49,6 @@ from index.newsness import newsness_model, relevance_bar
 from index.rebuild import (
     catch_up,
     copy_stored,
-    reembed_stored,
     remember_sources,
     remembered_sources,
 )
@@ -58,7 +56,7 @@ from index.retention import Removed
 from index.search import Retriever
 from index.settings import IndexSettings
 from index.smalltalk import ABOUT, is_small_talk
-from index.store import Store
+from index.storage import IndexGeneration, IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +67,14 @@ EMBED_SHARE = 0.95
 
 
 class RebuildRunning(RuntimeError):
-    """A rebuild is already in progress (``fraction`` says how far it got)."""
+    """A rebuild is already in progress (``fraction`` says how far it got; 0 when it runs
+    in another process sharing the database, ``elsewhere``)."""
 
-    def __init__(self, fraction: float) -> None:
-        super().__init__(f"a rebuild is already running ({fraction:.0%})")
+    def __init__(self, fraction: float, *, elsewhere: bool = False) -> None:
+        super().__init__("a rebuild is already running in another process" if elsewhere
+                         else f"a rebuild is already running ({fraction:.0%})")
         self.fraction = fraction
+        self.elsewhere = elsewhere
 
 
 class RebuildFailed(RuntimeError):
@@ -86,15 +87,17 @@ class RebuildCancelled(RuntimeError):
 
 
 class Index:
-    def __init__(self, settings: IndexSettings, embedder: Embedder, gen: Generation) -> None:
+    def __init__(self, settings: IndexSettings, embedder: Embedder, gen: IndexGeneration,
+                 backend: Backend | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
+        self._backend = backend or backend_for(settings)
         self._gen = gen
         self._retriever = Retriever(embedder, settings)
         self._write_lock = threading.Lock()
         self._rebuild_lock = threading.Lock()
         self._cancel = threading.Event()  # set by cancel_rebuild, read at batch boundaries
-        self._retired: list[Generation] = []
+        self._retired: list[IndexGeneration] = []
         self.rebuild_fraction: float | None = None  # None when no rebuild is running
         self._seen_version = gen.store.data_version()
         self._refresh_lock = threading.Lock()
@@ -102,7 +105,8 @@ class Index:
     @classmethod
     def open(cls, settings: IndexSettings, *, embedder: Embedder | None = None,
              reembed: bool = False, progress: bool = False) -> Index:
-        """Open (creating if needed) the index in ``settings.data_dir``; checks FAISS/SQLite
+        """Open (creating if needed) the index in ``settings.data_dir``, or in the database
+        of ``settings.database_url`` (``index.backends``); on SQLite, checks FAISS/SQLite
         agreement and repairs the vector file from SQLite when they differ.
 
         An index embedded by another model than ``settings.embedding_model`` raises
@@ -112,15 +116,15 @@ class Index:
         embedder = embedder or Embedder(settings.embedding_model,
                                         batch_size=settings.embed_batch_size,
                                         dtype=settings.embed_dtype)
-        directory = live_or_new(Path(settings.data_dir))
+        backend = backend_for(settings)
         try:
-            gen = Generation.open(directory, embedder.dim, settings.embedding_model)
+            gen = backend.open_live(embedder.dim, settings.embedding_model)
         except ModelChanged as exc:
             if not reembed:
                 raise
-            gen = reembed_stored(settings, embedder, directory, exc, progress=progress)
+            gen = backend.reembed(settings, embedder, exc, progress=progress)
         hubness.backfill(gen, story_similarity=float(settings.same_story_similarity or 1.0))
-        return cls(settings, embedder, gen)
+        return cls(settings, embedder, gen, backend)
 
     def __enter__(self) -> Index:
         return self
@@ -129,13 +133,14 @@ class Index:
         self.close()
 
     @property
-    def generation(self) -> Generation:
+    def generation(self) -> IndexGeneration:
         return self._gen
 
     # -- writing ----------------------------------------------------------------------------
     def ingest(self, sources: Iterable[str], *, progress: bool = False) -> IngestReport:
         """Load, dedup, chunk, embed and store every article from paths/URLs in ``sources``."""
         sources = list(sources)
+        self.refresh()  # write into the live generation, should another process have swapped
         with self._write_lock:
             report = Ingestor(self._gen, self.embedder, self.settings).run(
                 sources, progress=progress)
@@ -147,6 +152,7 @@ class Index:
         poller fetches conditionally and enriches entries itself); same pipeline as
         ``ingest``."""
         started = time.monotonic()
+        self.refresh()
         with self._write_lock:
             ingestor = Ingestor(self._gen, self.embedder, self.settings)
             try:
@@ -182,72 +188,82 @@ class Index:
         started = time.monotonic()
         self._cancel.clear()
         try:
-            self.rebuild_fraction = 0.0
-            old = self._gen
-            all_sources = list(dict.fromkeys([*sources, *remembered_sources(old)]))
-            _emit(progress, "loading", 0.0, 0, 0, started, None)
-            from index.loaders import load_source
-
-            copied = old.store.max_article_id()  # articles up to here are copied first
-            # Progress is an estimate: sources are streamed, not counted first, and mostly
-            # hold the stored articles again.
-            stored_count = old.store.counts()[0]
-            total = max(1, stored_count * (2 if all_sources else 1))
-            with NewGeneration(Path(self.settings.data_dir), self.embedder.dim,
-                               self.settings.embedding_model) as new:
-                new_gen = new.gen
-                new_gen.defer_vectors()  # FAISS and neighbour lists once, after the copy
-
-                def step(phase: str, done: float, articles: int, chunks: int) -> None:
-                    self._stop_if_cancelled()
-                    self.rebuild_fraction = done
-                    elapsed = time.monotonic() - started
-                    eta = elapsed / done * (1 - done) if done > 0.02 else None
-                    _emit(progress, phase, done, articles, chunks, started, eta)
-
-                def on_batch(articles: int, chunks: int) -> None:
-                    step("embedding", EMBED_SHARE * min(1.0, ingestor.seen / total), articles,
-                         chunks)
-
-                ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch,
-                                    model_batch=self.settings.rebuild_embed_batch_size)
-                copy_stored(old, ingestor, upto=copied)
-                ingestor.add_items(item for src in all_sources
-                                   for item in load_source(src, self.settings))
-                ingestor.flush()
-                report = ingestor.report
-
-                def on_block(done: int, chunks: int) -> None:
-                    share = EMBED_SHARE + (1 - EMBED_SHARE) * done / max(1, chunks)
-                    step("indexing", share, report.articles_new, done)
-
-                step("indexing", EMBED_SHARE, report.articles_new, 0)
-                new_gen.index_written(story_similarity=float(
-                    self.settings.same_story_similarity or 1.0), on_block=on_block)
-                _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
-                      started, 0.0)
-                copied = catch_up(old, ingestor, copied)
-                with self._write_lock:  # in-process writers wait for the last few articles
-                    copied = catch_up(old, ingestor, copied, rounds=1)
-                    self._stop_if_cancelled()  # the last moment the swap can still be refused
-                    new_gen.save_vectors()
-                    problems = new_gen.check()
-                    if problems:
-                        raise RebuildFailed("; ".join(problems))
-                    articles, _chunks, _ = new_gen.store.counts()
-                    if articles == 0 and (report.failed or old.store.counts()[0]):
-                        raise RebuildFailed(
-                            f"no articles could be loaded ({report.failed} sources failed)")
-                    new.publish(json.dumps(all_sources))
-                    self._gen = new_gen
-                    self._seen_version = new_gen.store.data_version()
-                    self._retire(old)
-            report.seconds = time.monotonic() - started
-            _emit(progress, "done", 1.0, articles, new_gen.store.counts()[1], started, 0.0)
-            return report
+            with self._backend.rebuild_lock() as ours:
+                if not ours:
+                    raise RebuildRunning(0.0, elsewhere=True)
+                return self._rebuild(sources, progress, started)
         finally:
             self.rebuild_fraction = None
             self._rebuild_lock.release()
+
+    def _rebuild(self, sources: list[str], progress: Callable[[RebuildProgress], None] | None,
+                 started: float) -> IngestReport:
+        """``rebuild``'s work, under its locks."""
+        self.rebuild_fraction = 0.0
+        old = self._gen
+        all_sources = list(dict.fromkeys([*sources, *remembered_sources(old)]))
+        _emit(progress, "loading", 0.0, 0, 0, started, None)
+        from index.loaders import load_source
+
+        copied = old.store.max_article_id()  # articles up to here are copied first
+        # Progress is an estimate: sources are streamed, not counted first, and mostly
+        # hold the stored articles again.
+        stored_count = old.store.counts()[0]
+        total = max(1, stored_count * (2 if all_sources else 1))
+        with self._backend.new_generation(self.embedder.dim,
+                                          self.settings.embedding_model) as new:
+            new_gen = new.gen
+            new_gen.defer_vectors()  # FAISS and neighbour lists once, after the copy
+
+            def step(phase: str, done: float, articles: int, chunks: int) -> None:
+                self._stop_if_cancelled()
+                self.rebuild_fraction = done
+                elapsed = time.monotonic() - started
+                eta = elapsed / done * (1 - done) if done > 0.02 else None
+                _emit(progress, phase, done, articles, chunks, started, eta)
+
+            def on_batch(articles: int, chunks: int) -> None:
+                step("embedding", EMBED_SHARE * min(1.0, ingestor.seen / total), articles,
+                     chunks)
+
+            ingestor = Ingestor(new_gen, self.embedder, self.settings, on_batch=on_batch,
+                                model_batch=self.settings.rebuild_embed_batch_size)
+            copy_stored(old, ingestor, upto=copied)
+            ingestor.add_items(item for src in all_sources
+                               for item in load_source(src, self.settings))
+            ingestor.flush()
+            report = ingestor.report
+
+            def on_block(done: int, chunks: int) -> None:
+                share = EMBED_SHARE + (1 - EMBED_SHARE) * done / max(1, chunks)
+                step("indexing", share, report.articles_new, done)
+
+            step("indexing", EMBED_SHARE, report.articles_new, 0)
+            new_gen.index_written(story_similarity=float(
+                self.settings.same_story_similarity or 1.0), on_block=on_block)
+            _emit(progress, "saving", 1.0, report.articles_new, report.chunks_embedded,
+                  started, 0.0)
+            copied = catch_up(old, ingestor, copied)
+            # In-process writers wait for the last few articles; on PostgreSQL other
+            # processes' writers wait too (``swapping``).
+            with self._write_lock, new.swapping():
+                copied = catch_up(old, ingestor, copied, rounds=1)
+                self._stop_if_cancelled()  # the last moment the swap can still be refused
+                new_gen.save_vectors()
+                problems = new_gen.check()
+                if problems:
+                    raise RebuildFailed("; ".join(problems))
+                articles, _chunks, _ = new_gen.store.counts()
+                if articles == 0 and (report.failed or old.store.counts()[0]):
+                    raise RebuildFailed(
+                        f"no articles could be loaded ({report.failed} sources failed)")
+                new.publish(json.dumps(all_sources))
+                self._gen = new_gen
+                self._seen_version = new_gen.store.data_version()
+                self._retire(old)
+        report.seconds = time.monotonic() - started
+        _emit(progress, "done", 1.0, articles, new_gen.store.counts()[1], started, 0.0)
+        return report
 
     def remove_source(self, source: str) -> Removed:
         """Delete every article of the outlet ``source`` (rows, FTS and vectors; SQLite in
@@ -270,7 +286,7 @@ class Index:
                   if isinstance(item, Article)]
         return self._delete(lambda store: store.article_ids_with_hashes(hashes))
 
-    def _delete(self, select: Callable[[Store], list[int]]) -> Removed:
+    def _delete(self, select: Callable[[IndexStore], list[int]]) -> Removed:
         with self._write_lock:
             if self.rebuild_fraction is not None:
                 raise RebuildRunning(self.rebuild_fraction)
@@ -293,15 +309,16 @@ class Index:
         if self._cancel.is_set():
             raise RebuildCancelled("the rebuild was stopped; the previous index is serving")
 
-    def _retire(self, old: Generation, *, delete: bool = True) -> None:
+    def _retire(self, old: IndexGeneration, *, delete: bool = True) -> None:
         """Close generations retired earlier; keep ``old`` open for in-flight queries.
 
         ``delete`` is False when another process made the switch (it deletes its own)."""
         closed, self._retired = self._retired, [old]
         for gen in closed:
-            gen.close()
             if delete:
-                shutil.rmtree(gen.dir, ignore_errors=True)
+                self._backend.discard(gen)
+            else:
+                gen.close()
         if closed:
             del gen
             closed.clear()  # the last references to their FAISS indexes
@@ -309,25 +326,25 @@ class Index:
 
     # -- other processes --------------------------------------------------------------------
     def refresh(self) -> None:
-        """Pick up what another process did to the same data directory: a ``newsbot ingest``
-        (new chunks committed to SQLite → their vectors added from SQLite) or a
-        ``newsbot reindex`` (``CURRENT`` names another generation → switch to it).
+        """Pick up what another process did to the same index: a ``newsbot ingest`` (new
+        chunks committed → on SQLite their vectors added from SQLite) or a ``newsbot
+        reindex`` (another generation is live → switch to it).
 
-        Cheap (a pragma and a small file read), so it runs before every question.
+        Cheap (a pragma and a small file read, or two small queries), so it runs before
+        every question.
         """
         if not self._refresh_lock.acquire(blocking=False):
             return  # another thread is refreshing; this question uses the current state
         try:
-            data_dir = Path(self.settings.data_dir)
-            live = pointed_dir(data_dir)
-            if live is not None and live != self._gen.dir and live.exists() and \
-                    self.rebuild_fraction is None:
+            live = self._backend.live_name()
+            if live is not None and live != self._gen.name and self.rebuild_fraction is None:
                 with self._write_lock:
-                    gen = Generation.open(live, self.embedder.dim, self.settings.embedding_model)
+                    gen = self._backend.open_named(live, self.embedder.dim,
+                                                   self.settings.embedding_model)
                     old, self._gen = self._gen, gen
                     self._retire(old, delete=False)
                     self._seen_version = gen.store.data_version()
-                log.info("switched to generation %s written by another process", live.name)
+                log.info("switched to generation %s written by another process", live)
                 return
             version = self._gen.store.data_version()
             if version != self._seen_version:
@@ -432,7 +449,7 @@ class Index:
     @property
     def generation_id(self) -> str:
         """Names the live generation; article ids start over when it changes (a rebuild)."""
-        return self._gen.dir.name
+        return self._gen.name
 
     def max_article_id(self) -> int:
         return self._gen.store.max_article_id()
@@ -462,6 +479,7 @@ class Index:
                 gen.close()
             self._retired = []
             self._gen.close()
+            self._backend.close()
 
 
 def _emit(progress: Callable[[RebuildProgress], None] | None, phase: str, fraction: float,

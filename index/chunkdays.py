@@ -1,13 +1,13 @@
 """Publication day of every chunk, in memory, for the date-window search of each question.
 
-A question that names a period searches only the chunks published in it. Asking SQLite
+A question that names a period searches only the chunks published in it. Asking the store
 for them joins articles to chunks and brings every id through Python on each question;
 here the ids sit sorted by day in two numpy arrays, so a window is two binary searches and
 a slice (docs/performance.md has the figures).
 
 The arrays are filled on a background thread from a separate read-only connection, so
 opening the index and answering never wait for them; until
-they are ready ``window`` returns None and the caller asks SQLite as before. Writes made
+they are ready ``window`` returns None and the caller asks the store as before. Writes made
 meanwhile are queued and applied once the snapshot is in.
 """
 
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import threading
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
-
-from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +52,24 @@ class ChunkDays:
     def ready(self) -> bool:
         return self._days is not None
 
-    def load_in_background(self, db_path: Path) -> None:
-        """(Re)read every chunk's day from ``db_path``; until done, ``window`` is None."""
+    def load_in_background(self, read: Callable[[int], str]) -> None:
+        """(Re)read every chunk's day with ``read(undated)`` (a store's
+        ``chunk_days_text``: "id day id day ..."); until done, ``window`` is None."""
         with self._lock:
             self._loading += 1
             ticket = self._loading
             self._days = self._ids = None
             self._queued = []
-        threading.Thread(target=self._load, args=(db_path, ticket), name="chunk-days",
+        threading.Thread(target=self._load, args=(read, ticket), name="chunk-days",
                          daemon=True).start()
 
-    def _load(self, db_path: Path, ticket: int) -> None:
-        # One string built inside SQLite and parsed by numpy: the GIL is held ~0.1 s at 1M
-        # chunks, where fetching 1M row tuples would hold it ~2.5 s and stall questions.
+    def _load(self, read: Callable[[int], str], ticket: int) -> None:
+        # One string built inside the database and parsed by numpy: the GIL is held ~0.1 s
+        # at 1M chunks, where fetching 1M row tuples would hold it ~2.5 s and stall questions.
         try:
-            text = Store.chunk_days_text(db_path, int(UNDATED))
-        except sqlite3.Error as exc:  # e.g. the generation was deleted meanwhile
-            log.warning("chunk publication days not loaded (%s); dates use SQLite", exc)
+            text = read(int(UNDATED))
+        except Exception as exc:  # e.g. the generation was deleted meanwhile
+            log.warning("chunk publication days not loaded (%s); dates use the store", exc)
             return
         table = np.fromstring(text or "", dtype=np.int64, sep=" ").reshape(-1, 2)
         order = np.argsort(table[:, 1], kind="stable")

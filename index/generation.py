@@ -62,6 +62,10 @@ class Generation:
         vectors.exact = self._exact_vectors
         self._vectors = vectors
 
+    def read_days(self, undated: int) -> str:
+        """Every chunk's publication day, for ``ChunkDays`` (on a read-only connection)."""
+        return Store.chunk_days_text(self.dir / SQLITE_NAME, undated)
+
     def _exact_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         parts = list(self.store.iter_vectors(np.asarray(ids, dtype=np.int64).tolist()))
         if not parts:
@@ -83,7 +87,7 @@ class Generation:
         vectors = VectorIndex.load(directory / VECTORS_NAME, dim) or VectorIndex(dim)
         gen = cls(directory, store, vectors)
         if gen.reconcile() == (0, 0):  # a repair already started reading the days
-            gen.days.load_in_background(directory / SQLITE_NAME)
+            gen.days.load_in_background(gen.read_days)
         return gen
 
     @classmethod
@@ -117,7 +121,7 @@ class Generation:
                 log.info("rebuilt vector file from SQLite: %d vectors (%s)", len(want),
                          self.vectors.describe())
                 self.save_vectors()
-                self.days.load_in_background(self.dir / SQLITE_NAME)
+                self.days.load_in_background(self.read_days)
                 return len(want), 0
             missing = np.setdiff1d(want, have, assume_unique=True)
             extra = np.setdiff1d(have, want, assume_unique=True)
@@ -129,7 +133,7 @@ class Generation:
             if len(missing) or len(extra):
                 log.info("repaired vector file: %d added, %d removed", len(missing), len(extra))
                 self.dirty = True
-                self.days.load_in_background(self.dir / SQLITE_NAME)  # re-read them too
+                self.days.load_in_background(self.read_days)  # re-read them too
             if self.vectors.needs_relayout():
                 self.relayout(want)
             if self.dirty:
@@ -164,6 +168,10 @@ class Generation:
                                  lambda: self.store.iter_vectors(None))
 
     # -- the door: reads and writes of this generation's vectors take its lock here ------
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
     @property
     def ntotal(self) -> int:
         return self.vectors.ntotal
@@ -238,7 +246,8 @@ class Generation:
             return
         self.relayout()
         release_memory()
-        hubness.record_all(self, story_similarity=story_similarity, on_block=on_block)
+        hubness.record_all(self, self.vectors, story_similarity=story_similarity,
+                           on_block=on_block)
         self.vectors_deferred = False
         release_memory()
 

@@ -39,7 +39,8 @@ from index.chunkdays import UNDATED, day_number
 from index.settings import STORY_DAYS
 
 if TYPE_CHECKING:
-    from index.generation import Generation
+    from index.storage import IndexGeneration
+    from index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ SEARCHED = 2 * STORED + 1  # neighbours searched per chunk: itself, plus room fo
 BACKFILL_BATCH = 1024
 
 
-def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
+def record(gen: IndexGeneration, ids: np.ndarray, vectors: np.ndarray, *,
            story_similarity: float, merge: bool = True) -> None:
     """Neighbour lists for chunks ``ids`` (already in FAISS and SQLite) from their
     ``vectors``; with ``merge``, each older chunk found gets the new similarity too."""
@@ -82,7 +83,7 @@ def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
                              {c: _arrays(v) for c, v in merged.items()}, STORED)
 
 
-def backfill(gen: Generation, *, story_similarity: float) -> int:
+def backfill(gen: IndexGeneration, *, story_similarity: float) -> int:
     """Lists for every chunk that lacks one (an index from before this table); returns how
     many. Each is computed against the whole index, so nothing is merged."""
     missing = gen.store.chunks_without_neighbours()
@@ -96,13 +97,15 @@ def backfill(gen: Generation, *, story_similarity: float) -> int:
     return len(missing)
 
 
-def record_all(gen: Generation, *, story_similarity: float,
+def record_all(gen: IndexGeneration, vectors: VectorIndex, *, story_similarity: float,
                on_block: Callable[[int, int], None] | None = None) -> int:
     """Lists for every chunk of ``gen``, each against the whole index, as ``backfill``
     computes them but in a few large passes (``index.allknn``) with the exclusions applied
     to whole blocks at once: what a rebuild runs once its chunks are all written, instead
     of a search and a merge per written batch. ``on_block(done, total)`` is called after
-    each block (a rebuild's progress, and where it may be cancelled). Returns how many."""
+    each block (a rebuild's progress, and where it may be cancelled). ``vectors`` is the
+    index searched: the generation's own FAISS index, or on PostgreSQL one built in memory
+    for this pass. Returns how many."""
     chunks, articles = gen.store.chunk_article_table()
     if len(chunks) == 0:
         return 0
@@ -111,7 +114,7 @@ def record_all(gen: Generation, *, story_similarity: float,
                        count=len(published))
     done = 0
     with gen.lock:
-        passes = nearest_of_all(gen.vectors, gen.store.iter_vectors(None), SEARCHED)
+        passes = nearest_of_all(vectors, gen.store.iter_vectors(None), SEARCHED)
         for ids, found, sims in passes:
             own = _lookup(chunks, articles, ids, missing=-1)
             other = _lookup(chunks, articles, found, missing=-1)
@@ -122,9 +125,8 @@ def record_all(gen: Generation, *, story_similarity: float,
                 np.abs(own_day - other_day) <= STORY_DAYS)
             keep &= ~((sims >= story_similarity) & near)  # retellings of the same story
             keep &= np.cumsum(keep, axis=1) <= STORED
-            sims16 = sims.astype(np.float16)
             gen.store.replace_neighbour_lists([
-                (int(chunk), found[row][keep[row]].tobytes(), sims16[row][keep[row]].tobytes())
+                (int(chunk), found[row][keep[row]], sims[row][keep[row]])
                 for row, chunk in enumerate(ids.tolist())])
             done += len(ids)
             if on_block is not None:
@@ -142,7 +144,7 @@ def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, *, missing
     return np.where(keys[at] == wanted, values[at], missing)
 
 
-def densities(gen: Generation, chunk_ids: list[int], k: int) -> dict[int, float]:
+def densities(gen: IndexGeneration, chunk_ids: list[int], k: int) -> dict[int, float]:
     """Mean similarity of each chunk's ``k`` nearest neighbours in other stories (0 for a
     chunk alone in its corner of the index); chunks without a list are left out."""
     return {chunk: (float(np.mean(sims[:k])) if len(sims) else 0.0)
@@ -154,7 +156,7 @@ def _arrays(pairs: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
             np.array([p[1] for p in pairs], dtype=np.float32))
 
 
-def _days(gen: Generation, articles: set[int]) -> dict[int, int | None]:
+def _days(gen: IndexGeneration, articles: set[int]) -> dict[int, int | None]:
     dates = gen.store.published_dates(sorted(articles))
     return {a: (d.toordinal() if d else None) for a, d in dates.items()}
 

@@ -34,12 +34,12 @@ from index import hubness
 from index.chunkdays import day_number
 from index.chunking import chunk_article
 from index.embed import Embedder
-from index.generation import Generation
 from index.loaders import load_source, problem_reason
 from index.loaders.counting import count_records
 from index.models import Article, Chunk, IngestReport, LoadProblem
 from index.normalize import body_hash
 from index.settings import IndexSettings
+from index.storage import IndexGeneration
 from index.store import PendingArticle
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class IngestStopped(Exception):
 class Ingestor:
     def __init__(
         self,
-        gen: Generation,
+        gen: IndexGeneration,
         embedder: Embedder,
         settings: IndexSettings,
         *,
@@ -269,7 +269,7 @@ class Ingestor:
             item.vectors = vectors[row : row + len(item.chunks)]
             row += len(item.chunks)
         new_ids, removed = self.gen.write_batch(batch, vectors)
-        if not self.gen.vectors_deferred:  # else ``Generation.index_written`` lists them all
+        if not self.gen.vectors_deferred:  # else ``index_written`` lists them all
             try:
                 hubness.record(self.gen, np.asarray(new_ids, dtype=np.int64), vectors,
                                story_similarity=self._story_similarity)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 
-from index.store import Store
+from index.storage import IndexStore
 
 POSTINGS_BUDGET = 4_000  # ~5–8 ms of FTS5 scoring per question on one core
 CACHE_SECONDS = 600.0
@@ -52,7 +52,7 @@ class TermCounts:
     kept for ``CACHE_SECONDS`` — one cache per cap, since a count capped lower says
     nothing about a higher cap. A generation owns one for its store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IndexStore) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._by_cap: dict[int, _Counts] = {}

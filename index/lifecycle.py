@@ -8,6 +8,7 @@ instant leaves either the old or the new generation live — never a mix.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -79,6 +80,11 @@ class NewGeneration:
         if kind is not None and not self.published:
             self.gen.close()
             shutil.rmtree(self.gen.dir, ignore_errors=True)
+
+    def swapping(self) -> contextlib.AbstractContextManager[None]:
+        """The rebuild's last catch-up and ``publish`` run inside this: nothing to hold
+        here, as one process writes a data directory (``index.datalock``)."""
+        return contextlib.nullcontext()
 
     def publish(self, sources_json: str | None) -> Generation:
         """Save, mark complete (a fallback if ``CURRENT`` is lost), remember the sources

@@ -44,8 +44,8 @@ from index.querydates import parse_query_dates
 from index.text import content_terms, words
 
 if TYPE_CHECKING:
-    from index.generation import Generation
     from index.settings import IndexSettings
+    from index.storage import IndexGeneration
 
 log = logging.getLogger(__name__)
 RARE_SHARE = 0.001  # a word in at most this share of chunks (and at least 3) names something
@@ -164,7 +164,7 @@ def _write(path: Path, model: NewsnessModel) -> None:
         log.warning("could not keep the newsness model in %s: %s", path, exc)
 
 
-def names_indexed_thing(question: str, hit: Hit, gen: Generation) -> bool:
+def names_indexed_thing(question: str, hit: Hit, gen: IndexGeneration) -> bool:
     """True when one of the question's words is rare in the index (in at most
     ``RARE_SHARE`` of its chunks, at least 3) and the passages of ``hit`` hold it."""
     terms = content_terms(question)
@@ -183,7 +183,7 @@ def names_indexed_thing(question: str, hit: Hit, gen: Generation) -> bool:
     return any(rare & set(words(row.text)) for row in rows.values())
 
 
-def relevance_bar(question: str, vector: np.ndarray, hits: Sequence[Hit], gen: Generation,
+def relevance_bar(question: str, vector: np.ndarray, hits: Sequence[Hit], gen: IndexGeneration,
                   model: NewsnessModel, settings: IndexSettings,
                   asked_at: dt.date | None) -> float:
     """The cosine a story must reach for ``question`` to count as answered.

@@ -27,6 +27,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import psycopg
+from pgvector import Vector
+from pgvector.psycopg import register_vector
 
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
@@ -41,9 +43,17 @@ TEXT_CONFIG = "english"
 # word; normalization 1 divides by 1 + log(length), so long chunks do not win by length.
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 RANK_NORMALIZATION = 1
+HNSW_BUILD_MEMORY = "1GB"  # maintenance_work_mem of a bulk HNSW build (~100k 768-d vectors)
 MIN_EF_SEARCH = 40  # pgvector's default candidate list; raised to k for larger queries
 
+LIVE_TABLE = "newsbot_live"  # public.newsbot_live names the live generation (index.backends)
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # unquoted-safe, so never injected
 _QUOTED = re.compile(r'"([^"]*)"')
+
+
+class GenerationRetired(RuntimeError):
+    """A write to a generation another process has replaced (a reindex swapped in a new
+    one): refused, nothing written; the writer switches to the live one and writes again."""
 
 
 class QuerySyntaxError(ValueError):
@@ -64,11 +74,18 @@ def quoted_terms(match: str) -> list[str]:
 class PgStore:
     """The index's rows in one PostgreSQL database (see the module docstring)."""
 
-    def __init__(self, url: str, dim: int) -> None:
+    def __init__(self, url: str, dim: int, schema: str | None = None) -> None:
+        """Open (creating and migrating) the index in ``url``'s database: in the schema
+        ``schema`` (one generation's table set, created if missing), or wherever the
+        connection's search path puts new tables when it is None."""
         self.url = url
         self.dim = dim
+        self.schema = schema
+        # Set once this schema is the live generation: each article write then first checks
+        # that it still is (``_check_live``), so no write lands in a retired generation.
+        self.live_table: str | None = None
         self.lock = threading.RLock()
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn = self._connect()
         try:
             self.schema_version = migrate(self.conn, dim)
             stored = self._column_dim()
@@ -78,6 +95,22 @@ class PgStore:
         except BaseException:
             self.conn.close()
             raise
+
+    def _connect(self) -> psycopg.Connection:
+        """An autocommit connection whose search path is this store's schema, then
+        ``public`` (where the ``vector`` type lives)."""
+        if self.schema is not None and not SCHEMA_NAME.match(self.schema):
+            raise ValueError(f"not a generation schema name: {self.schema!r}")
+        conn = psycopg.connect(self.url, autocommit=True)
+        try:
+            if self.schema is not None:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                conn.execute(f'SET search_path TO "{self.schema}", public')
+            register_vector(conn)  # numpy arrays travel as pgvector's binary format
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _column_dim(self) -> int:
         return int(self.conn.execute(
@@ -108,6 +141,19 @@ class PgStore:
             "INSERT INTO meta (key, value) VALUES (%s, %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def _check_live(self) -> None:
+        """In the caller's write transaction: wait for a swap in progress, then refuse if
+        this schema is no longer the live generation. ``FOR SHARE`` on the pointer row: a
+        swap's ``UPDATE`` of it waits for writes under way, and writes that start meanwhile
+        wait for the swap to commit and then see the new name."""
+        if self.live_table is None:
+            return
+        row = self.conn.execute(
+            f"SELECT name FROM public.{self.live_table} FOR SHARE").fetchone()
+        if row is None or row[0] != self.schema:
+            raise GenerationRetired(f"generation {self.schema} was replaced by "
+                                    f"{row[0] if row else 'nothing'}; nothing was written")
+
     def _bump(self, chunks: int = 0) -> None:
         """Count a write (and the chunks it added, negative for removed ones), in the
         caller's transaction."""
@@ -130,34 +176,42 @@ class PgStore:
         new_ids: list[int] = []
         removed: list[int] = []
         now = utcnow()
+        for item in batch:
+            if item.vectors is None or len(item.vectors) != len(item.chunks):
+                raise ValueError(f"article {item.article.id!r}: {len(item.chunks)} chunks but "
+                                 f"{0 if item.vectors is None else len(item.vectors)} vectors")
         with self.lock, self.conn.transaction():
+            self._check_live()
             cur = self.conn.cursor()
-            for item in batch:
-                if item.replaces is not None:
-                    removed.extend(self._delete(cur, [item.replaces]))
-                a = item.article
-                article_id = cur.execute(
-                    "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
-                    "source, url, category, body, origin, note, ingested_at, link_topics) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    (a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
-                     a.url, a.category, a.body, a.origin, a.note, now, a.link_topics),
-                ).fetchone()[0]
-                if item.vectors is None or len(item.vectors) != len(item.chunks):
-                    raise ValueError(f"article {a.id!r}: {len(item.chunks)} chunks but "
-                                     f"{0 if item.vectors is None else len(item.vectors)} vectors")
-                title = search_title(a.title, a.link_topics)
-                vectors = np.asarray(item.vectors, dtype=np.float32)
-                cur.executemany(
-                    'INSERT INTO chunks (article_id, ordinal, start, "end", text, search_title, '
-                    "vector) VALUES (%s, %s, %s, %s, %s, %s, %s::real[]::vector) RETURNING id",
-                    [(article_id, c.ordinal, c.start, c.end, c.text, title, v.tolist())
-                     for c, v in zip(item.chunks, vectors, strict=True)],
-                    returning=True)
-                while True:
-                    new_ids.extend(r[0] for r in cur.fetchall())
-                    if not cur.nextset():
-                        break
+            replaced = [item.replaces for item in batch if item.replaces is not None]
+            if replaced:
+                removed.extend(self._delete(cur, replaced))
+            cur.executemany(
+                "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
+                "source, url, category, body, origin, note, ingested_at, link_topics) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                [(a.id, a.key, item.body_hash, a.title, iso(a.published_at), a.source,
+                  a.url, a.category, a.body, a.origin, a.note, now, a.link_topics)
+                 for item in batch for a in [item.article]], returning=True)
+            article_ids = []
+            while True:
+                article_ids.extend(r[0] for r in cur.fetchall())
+                if not cur.nextset():
+                    break
+            # Chunks by binary COPY (vectors in pgvector's binary form); their ids, assigned
+            # by the identity column, are read back in batch and chunk order.
+            with cur.copy('COPY chunks (article_id, ordinal, start, "end", text, search_title, '
+                          "vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "int4", "int4", "int4", "text", "text", "vector"])
+                for article_id, item in zip(article_ids, batch, strict=True):
+                    title = search_title(item.article.title, item.article.link_topics)
+                    vectors = np.asarray(item.vectors, dtype=np.float32)
+                    for c, v in zip(item.chunks, vectors, strict=True):
+                        copy.write_row((article_id, c.ordinal, c.start, c.end, c.text, title, v))
+            new_ids = [r[0] for r in cur.execute(
+                "SELECT id FROM chunks WHERE article_id = ANY(%s::bigint[]) "
+                "ORDER BY array_position(%s::bigint[], article_id), ordinal",
+                (article_ids, article_ids)).fetchall()]
             self._put_meta("last_ingest", now)
             self._bump(len(new_ids) - len(removed))
         return new_ids, removed
@@ -177,6 +231,7 @@ class PgStore:
         if not ids:
             return []
         with self.lock, self.conn.transaction():
+            self._check_live()
             gone = self._delete(self.conn.cursor(), ids)
             self._bump(-len(gone))
         return gone
@@ -206,8 +261,8 @@ class PgStore:
             last = 0
             while True:
                 with self.lock:
-                    rows = self.conn.execute(
-                        "SELECT id, vector::real[] FROM chunks WHERE id > %s ORDER BY id "
+                    rows = self.conn.cursor(binary=True).execute(
+                        "SELECT id, vector FROM chunks WHERE id > %s ORDER BY id "
                         "LIMIT %s", (last, batch)).fetchall()
                 if not rows:
                     return
@@ -217,8 +272,8 @@ class PgStore:
         wanted = [int(i) for i in ids]
         for start in range(0, len(wanted), batch):
             with self.lock:
-                rows = self.conn.execute(
-                    "SELECT id, vector::real[] FROM chunks WHERE id = ANY(%s::bigint[]) "
+                rows = self.conn.cursor(binary=True).execute(
+                    "SELECT id, vector FROM chunks WHERE id = ANY(%s::bigint[]) "
                     "ORDER BY id", (wanted[start:start + batch],)).fetchall()
             if rows:
                 yield _unpack(rows)
@@ -248,8 +303,10 @@ class PgStore:
         return out
 
     def article_vectors(self, article_id: int) -> tuple[list[ChunkRow], np.ndarray]:
-        rows = self._rows(f"SELECT {CHUNK_COLUMNS}, vector::real[] FROM chunks "
-                          "WHERE article_id = %s ORDER BY ordinal", (int(article_id),))
+        with self.lock:
+            rows = self.conn.cursor(binary=True).execute(
+                f"SELECT {CHUNK_COLUMNS}, vector FROM chunks WHERE article_id = %s "
+                "ORDER BY ordinal", (int(article_id),)).fetchall()
         chunks = [ChunkRow(*r[:5]) for r in rows]
         if not rows:
             return chunks, np.zeros((0, 0), dtype=np.float32)
@@ -260,24 +317,47 @@ class PgStore:
         """(chunk ids, cosines) of the ``k`` nearest chunks, best first: through the HNSW
         index, or exactly among ``restrict`` (a date window), where a filtered approximate
         search could return fewer than ``k``."""
-        query = np.asarray(vector, dtype=np.float32).ravel().tolist()
+        query = np.asarray(vector, dtype=np.float32).ravel()
         with self.lock, self.conn.transaction():
             if restrict is None:
                 self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
                                   (str(max(MIN_EF_SEARCH, k)),))
                 rows = self.conn.execute(
-                    "SELECT id, -(vector <#> %s::real[]::vector) FROM chunks "
-                    "ORDER BY vector <#> %s::real[]::vector LIMIT %s",
+                    "SELECT id, -(vector <#> %b) FROM chunks ORDER BY vector <#> %b LIMIT %s",
                     (query, query, k)).fetchall()
             else:
                 rows = self.conn.execute(
                     "WITH allowed AS MATERIALIZED (SELECT id, vector FROM chunks "
                     "WHERE id = ANY(%s::bigint[])) "
-                    "SELECT id, -(vector <#> %s::real[]::vector) AS score FROM allowed "
+                    "SELECT id, -(vector <#> %b) AS score FROM allowed "
                     "ORDER BY score DESC, id LIMIT %s",
                     (_int_list(restrict), query, k)).fetchall()
         return (np.asarray([r[0] for r in rows], dtype=np.int64),
                 np.asarray([r[1] for r in rows], dtype=np.float32))
+
+    def nearest_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of ``vectors``, the ``k`` nearest chunks through the HNSW index:
+        (ids, cosines) arrays of shape (rows, k), best first, padded with id -1 and -inf.
+        One round trip for all rows (ingest asks this for every new chunk)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        ids = np.full((len(vectors), k), -1, dtype=np.int64)
+        sims = np.full((len(vectors), k), -np.inf, dtype=np.float32)
+        if not len(vectors) or k <= 0:
+            return ids, sims
+        with self.lock, self.conn.transaction():
+            self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
+                              (str(max(MIN_EF_SEARCH, k)),))
+            rows = self.conn.execute(
+                "SELECT q.row - 1, n.id, n.score FROM unnest(%s::vector[]) WITH ORDINALITY "
+                "AS q(v, row) CROSS JOIN LATERAL (SELECT id, -(vector <#> q.v) AS score "
+                "FROM chunks ORDER BY vector <#> q.v LIMIT %s) AS n "
+                "ORDER BY q.row, n.score DESC, n.id", (list(vectors), k)).fetchall()
+        filled = np.zeros(len(vectors), dtype=np.int64)
+        for row, chunk, score in rows:
+            ids[row, filled[row]] = chunk
+            sims[row, filled[row]] = score
+            filled[row] += 1
+        return ids, sims
 
     # -- articles ---------------------------------------------------------------------------
     def articles(self, ids: Sequence[int]) -> dict[int, StoredArticle]:
@@ -466,6 +546,70 @@ class PgStore:
             "(SELECT 1 FROM neighbours AS n WHERE n.chunk_id = c.id) ORDER BY c.id", ()),
             dtype=np.int64)
 
+    def replace_neighbour_lists(self, rows: Sequence[tuple[int, np.ndarray, np.ndarray]]
+                                ) -> None:
+        """Write whole neighbour lists ((chunk id, neighbour ids, similarities), best
+        first), in one transaction: what a rebuild's ``hubness.record_all`` writes."""
+        with self.lock, self.conn.transaction():
+            self.conn.cursor().executemany(
+                "INSERT INTO neighbours (chunk_id, ids, sims) VALUES (%s, %s::bigint[], "
+                "%s::real[]) ON CONFLICT (chunk_id) DO UPDATE SET ids = excluded.ids, "
+                "sims = excluded.sims",
+                [(int(c), *_arrays((ids, sims))) for c, ids, sims in rows])
+            self._bump()
+
+    def chunk_article_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk id (ascending) and its article id, as two arrays."""
+        rows = self._rows("SELECT id, article_id FROM chunks ORDER BY id", ())
+        table = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        return table[:, 0].copy(), table[:, 1].copy()
+
+    def article_dates(self) -> tuple[np.ndarray, list[str | None]]:
+        """Every article id (ascending) and its ``published_at`` as stored."""
+        rows = self._rows("SELECT id, published_at FROM articles ORDER BY id", ())
+        return np.asarray([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    # -- what a generation needs beside the rows ---------------------------------------
+    def chunk_count(self) -> int:
+        """Chunks stored, as every write keeps it (no ``count(*)``)."""
+        with self.lock:
+            return int(self.conn.execute("SELECT chunks FROM store_state").fetchone()[0])
+
+    def chunk_days_text(self, undated: int) -> str:
+        """Every chunk's id and its article's publication day (days since 1970, ``undated``
+        when none), one space-separated string built in the server, as
+        ``index.store.Store.chunk_days_text`` gives it; on a connection of its own, so a
+        background thread reads it beside the questions."""
+        with self._connect() as conn:
+            return conn.execute(
+                "SELECT string_agg(c.id || ' ' || coalesce((substr(a.published_at, 1, 10)"
+                "::date - date '1970-01-01')::text, %s), ' ') "
+                "FROM chunks AS c JOIN articles AS a ON a.id = c.article_id",
+                (str(undated),)).fetchone()[0] or ""
+
+    def disk_bytes(self) -> int:
+        """Bytes of this store's tables with their indexes and TOAST."""
+        with self.lock:
+            return int(self.conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c "
+                "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace"
+            ).fetchone()[0])
+
+    def drop_vector_index(self) -> None:
+        """Drop the HNSW index (a bulk load then writes rows only; ``create_vector_index``
+        builds it once, which is far faster than growing it row by row)."""
+        with self.lock:
+            self.conn.execute("DROP INDEX IF EXISTS chunks_vector")
+
+    def create_vector_index(self) -> None:
+        """Build the HNSW index over the rows written, with ``HNSW_BUILD_MEMORY`` for the
+        build (pgvector builds far faster while the graph fits in it)."""
+        with self.lock, self.conn.transaction():
+            self.conn.execute("SELECT set_config('maintenance_work_mem', %s, true)",
+                              (HNSW_BUILD_MEMORY,))
+            self.conn.execute("CREATE INDEX IF NOT EXISTS chunks_vector ON chunks "
+                              "USING hnsw (vector vector_ip_ops)")
+
     def _rows(self, sql: str, params: tuple) -> list[tuple]:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
@@ -481,6 +625,6 @@ def _arrays(neighbours: Neighbours) -> tuple[list[int], list[float]]:
     return [int(i) for i in ids], [float(x) for x in sims]
 
 
-def _unpack(rows: list[tuple[int, list[float]]]) -> tuple[np.ndarray, np.ndarray]:
+def _unpack(rows: list[tuple[int, Vector]]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.asarray([r[0] for r in rows], dtype=np.int64)
-    return ids, np.asarray([r[1] for r in rows], dtype=np.float32)
+    return ids, np.stack([r[1].to_numpy() for r in rows]).astype(np.float32, copy=False)

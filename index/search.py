@@ -24,12 +24,12 @@ import numpy as np
 from index import hubness
 from index.embed import Embedder
 from index.fusion import make_fusion
-from index.generation import Generation
 from index.keywords import plan_terms
 from index.models import Hit
 from index.querydates import DateRange, parse_query_dates
 from index.queryview import statement_view
 from index.settings import IndexSettings
+from index.storage import IndexGeneration
 from index.text import content_terms
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,12 @@ class Retriever:
         self.fusion = make_fusion(settings)
 
     def search(
-        self, gen: Generation, query: str, *, k: int = 10, asked_at: dt.date | None = None
+        self, gen: IndexGeneration, query: str, *, k: int = 10, asked_at: dt.date | None = None
     ) -> list[Hit]:
         return self.retrieve(gen, query, k=k, asked_at=asked_at).hits
 
     def retrieve(
-        self, gen: Generation, query: str, *, k: int = 10, asked_at: dt.date | None = None
+        self, gen: IndexGeneration, query: str, *, k: int = 10, asked_at: dt.date | None = None
     ) -> Retrieval:
         """The top ``k`` articles, with the question's own embedding (``index.newsness``
         reads it)."""
@@ -157,7 +157,7 @@ class Retriever:
         return (mixed / np.linalg.norm(mixed)).astype(np.float32), both[0]
 
     # -- candidate generators ---------------------------------------------------------------
-    def _dense(self, gen: Generation, qvec: np.ndarray, n: int, cands: dict[int, Candidate],
+    def _dense(self, gen: IndexGeneration, qvec: np.ndarray, n: int, cands: dict[int, Candidate],
                restrict: np.ndarray | None) -> None:
         ids, scores = gen.search(qvec, n, restrict=restrict)
         rows = gen.store.chunk_articles(ids.tolist())
@@ -178,7 +178,7 @@ class Retriever:
             c.add_chunk(cid)
 
     @staticmethod
-    def _keyword_rows(gen: Generation, query: str, n: int) -> list[tuple[int, int, float]]:
+    def _keyword_rows(gen: IndexGeneration, query: str, n: int) -> list[tuple[int, int, float]]:
         match = fts_query(query, select=lambda terms: plan_terms(gen.term_counts, terms))
         if not match:
             return []
@@ -212,7 +212,8 @@ class Retriever:
             return None
         return asked_at - dt.timedelta(days=self.settings.current_news_days), asked_at
 
-    def _fill_dense(self, gen: Generation, qvec: np.ndarray, cands: dict[int, Candidate]) -> None:
+    def _fill_dense(self, gen: IndexGeneration, qvec: np.ndarray,
+                    cands: dict[int, Candidate]) -> None:
         """Best chunk similarity for candidates found only by keywords."""
         need = [a for a, c in cands.items() if c.dense is None]
         if not need:
@@ -227,7 +228,7 @@ class Retriever:
                 cands[article_id].best_chunk = best
 
     @staticmethod
-    def _asked_cosines(gen: Generation, asked: np.ndarray, ranked: list[Candidate]) -> None:
+    def _asked_cosines(gen: IndexGeneration, asked: np.ndarray, ranked: list[Candidate]) -> None:
         """Replace each ranked candidate's ``dense`` with the question's own cosine (best
         over its chunks), which the relevance thresholds are calibrated on."""
         chunks = {c.article_id: set(c.chunk_ids) | ({c.best_chunk} - {None}) for c in ranked}
@@ -237,7 +238,7 @@ class Retriever:
             if own:
                 c.dense = max(own)
 
-    def _hub_penalty(self, gen: Generation, cands) -> None:
+    def _hub_penalty(self, gen: IndexGeneration, cands) -> None:
         """λ · the best chunk's neighbour density (``index.hubness``), for ranking only."""
         s = self.settings
         if s.hub_penalty <= 0:

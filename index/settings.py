@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embed_dtype import EmbedDtypeSetting
@@ -51,6 +51,11 @@ class IndexSettings(BaseSettings):
     )
 
     data_dir: Path = Field(Path("./data"), description="Where the SQLite and FAISS files live.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="postgresql://… puts the index in this PostgreSQL database (pgvector "
+        "and full text; install newsbot[postgres]) instead of SQLite + FAISS in data_dir. "
+        "Empty: the embedded default. Secret (it may hold a password): never shown.")
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description="'mpnet' (all-mpnet-base-v2), 'minilm' (all-MiniLM-L6-v2, ~7x faster) "
@@ -184,6 +189,17 @@ class IndexSettings(BaseSettings):
     def _feeds_list(cls, value: Any) -> Any:
         return split_list(value)
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        """Empty means unset; anything else must be a PostgreSQL URL."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip()
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("want a postgresql://user:password@host/database URL")
+        return text
+
     @field_validator("retention_days", "follow_up_similarity", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
@@ -230,7 +246,10 @@ def load_settings(cls: type[BaseSettings], **overrides: Any) -> Any:
         for err in exc.errors():
             loc = err.get("loc") or ("?",)
             name = ENV_PREFIX + str(loc[0]).upper()
-            messages.append(f"{name}: {err.get('msg')} (got {err.get('input')!r})")
+            field = cls.model_fields.get(str(loc[0]))
+            secret = field is not None and "SecretStr" in str(field.annotation)
+            got = "a value not shown" if secret else repr(err.get("input"))
+            messages.append(f"{name}: {err.get('msg')} (got {got})")
         raise SettingsError("; ".join(messages)) from None
     except (ValueError, TypeError) as exc:  # e.g. a JSON list that does not parse
         raise SettingsError(f"bad setting: {exc}") from None

@@ -23,13 +23,18 @@ and the benchmarks' direct SQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.store import Neighbours, PendingArticle
+
+if TYPE_CHECKING:
+    from index.chunkdays import ChunkDays
+    from index.keywords import TermCounts
 
 
 @runtime_checkable
@@ -206,4 +211,112 @@ class NeighbourStore(Protocol):
 
     def chunks_without_neighbours(self) -> np.ndarray:
         """Ids of chunks that have no list yet, ascending."""
+        ...
+
+
+class GenerationStore(IndexStore, NeighbourStore, Protocol):
+    """What a generation's store is: the rows and the neighbour lists."""
+
+
+@runtime_checkable
+class IndexGeneration(Protocol):
+    """One generation of the index, the only door to its store and its vector search:
+    what ``Index``, ingest, retrieval and answers use. ``index.generation.Generation``
+    (SQLite + FAISS in a directory) and ``index.pggeneration.PgGeneration`` (a schema of
+    one PostgreSQL database, searched by pgvector) are the two."""
+
+    store: GenerationStore
+    lock: threading.RLock
+    days: ChunkDays  # publication day per chunk, in memory, for date windows
+    term_counts: TermCounts  # chunks holding a word (cached), for the keyword planner
+    vectors_deferred: bool  # True while a rebuild writes rows only (``defer_vectors``)
+
+    @property
+    def name(self) -> str:
+        """Names this generation; article ids start over when the live one changes."""
+        ...
+
+    @property
+    def ntotal(self) -> int:
+        """Vectors searchable."""
+        ...
+
+    def describe(self) -> str:
+        """The vector index's layout, for logs and stats."""
+        ...
+
+    # -- vector search ------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int, *, restrict: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, cosines) of the ``k`` nearest chunks, best first, optionally only
+        among ``restrict``."""
+        ...
+
+    def neighbours(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of ``vectors``: the ``k`` nearest chunk ids and cosines (id -1 where
+        fewer exist), best first."""
+        ...
+
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Each stored chunk's vector (ids not stored left out)."""
+        ...
+
+    def cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine of ``vector`` with each stored chunk of ``ids``."""
+        ...
+
+    def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
+        """Ids of chunks whose article was published within [start, end]."""
+        ...
+
+    # -- writes ---------------------------------------------------------------------------------
+    def write_batch(self, batch: Sequence[PendingArticle], vectors: np.ndarray
+                    ) -> tuple[list[int], list[int]]:
+        """Commit a batch with its vectors; (new chunk ids, chunk ids removed)."""
+        ...
+
+    def note_written(self, added: np.ndarray, published: list[int],
+                     removed: np.ndarray | list[int]) -> None:
+        """Keep the in-memory day index in step with a committed batch."""
+        ...
+
+    def delete_articles(self, article_ids: list[int]) -> int:
+        """Delete these articles with their chunks and vectors; the chunks removed."""
+        ...
+
+    def relayout_if_needed(self) -> None:
+        """Give the vector index the layout its size calls for (no-op where it has one)."""
+        ...
+
+    def save_if_dirty(self) -> None:
+        ...
+
+    def save_vectors(self) -> None:
+        ...
+
+    def defer_vectors(self) -> None:
+        """Until ``index_written``, write rows only (an empty generation a rebuild fills)."""
+        ...
+
+    def index_written(self, *, story_similarity: float,
+                      on_block: Callable[[int, int], None] | None = None) -> None:
+        """End ``defer_vectors``: build the vector index and every neighbour list once."""
+        ...
+
+    # -- upkeep ---------------------------------------------------------------------------------
+    def reconcile(self) -> tuple[int, int]:
+        """Catch up with writes another process committed: (chunks added, removed) to the
+        vector index where it is apart from the store."""
+        ...
+
+    def check(self) -> list[str]:
+        """Disagreements between the vector index, the chunks and the full text (empty =
+        healthy)."""
+        ...
+
+    def disk_bytes(self) -> int | None:
+        """Bytes the generation takes on disk (None where the server cannot say)."""
+        ...
+
+    def close(self) -> None:
         ...

@@ -421,12 +421,17 @@ class Store:
         self.conn.executemany("UPDATE neighbours SET ids = ?, sims = ? WHERE chunk_id = ?",
                               updates)
 
-    def replace_neighbour_lists(self, rows: Sequence[tuple[int, bytes, bytes]]) -> None:
-        """Write whole neighbour lists, already packed as ``put_neighbours`` stores them
-        ((chunk id, ids bytes, sims bytes)), in one transaction."""
+    def replace_neighbour_lists(self, rows: Sequence[tuple[int, np.ndarray, np.ndarray]]
+                                ) -> None:
+        """Write whole neighbour lists ((chunk id, neighbour ids, similarities), best
+        first, at most ``keep`` already) in one transaction, packed as ``put_neighbours``
+        stores them."""
+        packed = [(int(c), np.asarray(ids, dtype=np.int64).tobytes(),
+                   np.asarray(sims, dtype=np.float16).tobytes()) for c, ids, sims in rows]
         with transaction(self.conn, self.lock) as cur:
             cur.executemany(
-                "INSERT OR REPLACE INTO neighbours (chunk_id, ids, sims) VALUES (?, ?, ?)", rows)
+                "INSERT OR REPLACE INTO neighbours (chunk_id, ids, sims) VALUES (?, ?, ?)",
+                packed)
 
     def chunk_article_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Every chunk id (ascending) and its article id, as two arrays."""

@@ -104,3 +104,21 @@ def test_unknown_names_are_checked_in_any_letter_case(monkeypatch: pytest.Monkey
     monkeypatch.delenv("newsbot_feed_intervall")
     monkeypatch.setenv("newsbot_feed_interval", "60")  # a known name in lower case is fine
     assert Settings.load().feed_interval == 60
+
+
+def test_database_url_is_optional_secret_and_must_be_postgresql(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty selects the embedded index; a URL (it may hold a password) is never shown,
+    not in a repr nor in the error for a URL of another database."""
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "")
+    assert IndexSettings.load().database_url is None
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql://bot:hunter2@db/news")
+    s = IndexSettings.load()
+    assert s.database_url is not None
+    assert s.database_url.get_secret_value() == "postgresql://bot:hunter2@db/news"
+    assert "hunter2" not in repr(s)
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "mysql://bot:hunter2@db/news")
+    with pytest.raises(SettingsError) as refused:
+        IndexSettings.load()
+    assert "NEWSBOT_DATABASE_URL" in str(refused.value)
+    assert "hunter2" not in str(refused.value)

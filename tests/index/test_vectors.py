@@ -326,7 +326,7 @@ def test_chunk_days_window_matches_sqlite(tmp_path: Path) -> None:
         items[5].article.published_at = None  # undated: in no window
         items[6].article.published_at = dt.datetime(2015, 1, 9, 23, 30)
         ids = _write(gen, items, _clustered(60, seed=4))
-        gen.days.load_in_background(gen.dir / "newsbot.sqlite")
+        gen.days.load_in_background(gen.read_days)
         for _ in range(200):
             if gen.days.ready:
                 break

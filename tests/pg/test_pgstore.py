@@ -121,6 +121,21 @@ def test_nearest_within_a_window_is_exact_and_complete(filled: PgStore, embedder
     assert list(scores) == sorted(scores, reverse=True)
 
 
+def test_nearest_many_answers_each_row_as_nearest_does(filled: PgStore, embedder) -> None:
+    """The batched search ingest uses for neighbour lists: row by row what ``nearest``
+    gives, padded with -1 beyond the chunks that exist."""
+    questions = embedder.encode(["Did Karachi flood after the rain?",
+                                 "Who took the wickets?", "budget deficit"])
+    total = len(filled.chunk_ids())
+    ids, sims = filled.nearest_many(questions, total + 2)
+    assert ids.shape == sims.shape == (3, total + 2)
+    for row, question in enumerate(questions):
+        one_ids, one_sims = filled.nearest(question, total)
+        assert ids[row, :total].tolist() == one_ids.tolist()
+        assert np.allclose(sims[row, :total], one_sims, atol=1e-6)
+        assert ids[row, total:].tolist() == [-1, -1]
+
+
 def test_keyword_search_finds_the_story_by_its_words(filled: PgStore) -> None:
     rows = filled.keyword_search('"wickets" OR "zebra"', 5)
     assert [r[1] for r in rows] == [filled.find_key("cricket")]

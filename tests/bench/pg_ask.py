@@ -1,0 +1,133 @@
+"""Questions at size: ``Index.answer`` on SQLite + FAISS against PostgreSQL, on the same
+index grown to ``--size`` chunks, and the recall@10 of pgvector's HNSW search against exact
+search.
+
+The embedded index is grown from a real seed with ``newsbot bench``'s stand-ins
+(``index.bench.synthetic``), then loaded into a PostgreSQL started here from pgserver
+(``tests.bench.pg_load``: same chunks and vectors, the HNSW index and neighbour lists built
+once). Questions are asked question by question on both, alternating which goes first.
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m tests.bench.pg_ask \\
+        DATA_DIR/gen-…/newsbot.sqlite ../shared/data/rtqa_dev_questions.jsonl --size 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from pydantic import SecretStr
+
+from index.api import Index
+from index.bench.synthetic import build
+from index.embed import Embedder
+from index.settings import IndexSettings
+from index.store import Store
+from tests.bench.pg_ingest import start_server
+from tests.bench.pg_load import load
+
+WARMUP = 5
+K = 10
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("seed", type=Path, help="newsbot.sqlite of a real (embedded) index")
+    parser.add_argument("questions", type=Path, help="questions JSONL (question, asked_at)")
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--questions-asked", type=int, default=200)
+    args = parser.parse_args()
+
+    seed = Store(args.seed)
+    model, dim = str(seed.get_meta("model")), int(seed.get_meta("dim") or 0)
+    seed.close()
+    root = Path(tempfile.mkdtemp(prefix="nb-pga-"))
+    out: dict[str, object] = {"size": args.size, "model": model}
+    server = None
+    try:
+        started = time.perf_counter()
+        built = build(args.seed, root / "lite", args.size, dim=dim, model=model)
+        out["sqlite_build_s"] = round(time.perf_counter() - started, 1)
+        server, url = start_server(root)
+        out["pg_load"] = load(built.directory, url)
+        base = IndexSettings(embedding_model=model)
+        embedder = Embedder(model, batch_size=base.embed_batch_size, dtype=base.embed_dtype)
+        embedder.load()
+        sides = {
+            "sqlite": Index.open(base.model_copy(update={"data_dir": root / "lite"}),
+                                 embedder=embedder),
+            "postgres": Index.open(base.model_copy(update={"data_dir": root / "pgdata",
+                                                           "database_url": SecretStr(url)}),
+                                   embedder=embedder),
+        }
+        try:
+            out.update(measure(sides, embedder, read_questions(args.questions,
+                                                               args.questions_asked)))
+        finally:
+            for index in sides.values():
+                index.close()
+    finally:
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+    out["load_average"] = os.getloadavg()
+    print(json.dumps(out))
+
+
+def read_questions(path: Path, limit: int) -> list[tuple[str, dt.date]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    return [(r["question"], dt.date.fromisoformat(r["asked_at"][:10])) for r in rows[:limit]]
+
+
+def measure(sides: dict[str, Index], embedder: Embedder,
+            questions: list[tuple[str, dt.date]]) -> dict[str, object]:
+    for index in sides.values():
+        for q, day in questions[:WARMUP]:
+            index.answer(q, asked_at=day)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for i, (q, day) in enumerate(questions):
+        for name in (list(sides) if i % 2 == 0 else list(reversed(sides))):
+            started = time.perf_counter()
+            sides[name].answer(q, asked_at=day)
+            times[name].append((time.perf_counter() - started) * 1000)
+    out: dict[str, object] = {
+        f"{name}_ask_p50_ms": round(statistics.median(t), 1) for name, t in times.items()}
+    out.update({f"{name}_ask_p95_ms": round(float(np.percentile(t, 95)), 1)
+                for name, t in times.items()})
+    out["ask_p50_ratio"] = round(statistics.median(times["postgres"])
+                                 / statistics.median(times["sqlite"]), 3)
+    vectors = [embedder.encode_query(q) for q, _ in questions]
+    for name, index in sides.items():
+        gen = index.generation
+        out[f"{name}_chunks"] = gen.ntotal
+        out[f"{name}_recall_at_10"] = round(recall(gen, vectors), 4)
+    return out
+
+
+def recall(gen, vectors: list[np.ndarray]) -> float:  # type: ignore[no-untyped-def]
+    """Mean share of the exact top ``K`` (a float32 scan of every stored vector) that the
+    generation's own vector search returns."""
+    ids, rows = [], []
+    for batch_ids, batch in gen.store.iter_vectors(None):
+        ids.append(batch_ids)
+        rows.append(batch)
+    every_id, matrix = np.concatenate(ids), np.concatenate(rows)
+    shares = []
+    for vector in vectors:
+        exact = set(every_id[np.argsort(-(matrix @ vector))[:K]].tolist())
+        found, _ = gen.search(vector, K)
+        shares.append(len(exact & set(found.tolist())) / K)
+    return float(np.mean(shares))
+
+
+if __name__ == "__main__":
+    main()
