@@ -54,11 +54,17 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return Settings.load(**overrides)
 
 
+SHARED_WRITERS = frozenset({"run"})  # with NEWSBOT_DATABASE_URL: several at once
+
+
 def writer_lock(settings: Settings, command: str) -> DataDirLock:
-    """The data directory's one-writer lock (``index.datalock``) for ``newsbot COMMAND``."""
+    """The data directory's writer lock (``index.datalock``) for ``newsbot COMMAND``:
+    exclusive, except for the ``SHARED_WRITERS`` when the shared state is in a database
+    (``database_url``), which several processes run against at once."""
     from index.datalock import DataDirLock
 
-    return DataDirLock(Path(settings.data_dir), f"newsbot {command}")
+    shared = bool(settings.database_url) and command in SHARED_WRITERS
+    return DataDirLock(Path(settings.data_dir), f"newsbot {command}", shared=shared)
 
 
 def show_progress() -> bool:

@@ -19,7 +19,7 @@ from bot.cli_common import EXIT_FAILED, EXIT_OK, load_settings
 
 if TYPE_CHECKING:
     from index.alerts.feedstore import FeedStore
-    from index.alerts.statedb import StateDB
+    from index.alerts.state import StateDatabase
 
 
 def register(add: Any) -> None:
@@ -39,10 +39,10 @@ def register(add: Any) -> None:
 
 def cmd_feeds(args: argparse.Namespace) -> int:
     from index.alerts.feedstore import FeedStore
-    from index.alerts.statedb import StateDB
+    from index.alerts.state import open_state
 
     settings = load_settings(args)
-    db = StateDB.open(Path(settings.data_dir))
+    db = open_state(settings)
     try:
         store = FeedStore(db, settings.feeds)
         action = {"list": _list, "add": _add, "remove": _remove, "import": _import,
@@ -57,7 +57,7 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
-def _list(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any) -> int:
+def _list(args: argparse.Namespace, db: StateDatabase, store: FeedStore, settings: Any) -> int:
     from bot.alerts.format import feed_host
     from index.alerts.feeds import FeedState
 
@@ -82,7 +82,7 @@ def _list(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any
     return EXIT_OK
 
 
-def _add(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any) -> int:
+def _add(args: argparse.Namespace, db: StateDatabase, store: FeedStore, settings: Any) -> int:
     from index.alerts.feedprobe import FeedRejected, probe_feed
     from index.alerts.feedstore import FeedStoreError
 
@@ -100,7 +100,7 @@ def _add(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any)
     return EXIT_OK
 
 
-def _remove(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any) -> int:
+def _remove(args: argparse.Namespace, db: StateDatabase, store: FeedStore, settings: Any) -> int:
     from index.alerts.feedstore import FeedStoreError
 
     try:
@@ -111,7 +111,7 @@ def _remove(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: A
     return EXIT_OK
 
 
-def _import(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any) -> int:
+def _import(args: argparse.Namespace, db: StateDatabase, store: FeedStore, settings: Any) -> int:
     from index.alerts.feedstore import FeedStoreError
     from index.alerts.opml import OpmlError, read_opml
 
@@ -129,7 +129,7 @@ def _import(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: A
     return EXIT_OK
 
 
-def _export(args: argparse.Namespace, db: StateDB, store: FeedStore, settings: Any) -> int:
+def _export(args: argparse.Namespace, db: StateDatabase, store: FeedStore, settings: Any) -> int:
     from index.alerts.opml import OpmlFeed, write_opml
 
     document = write_opml([OpmlFeed(f.url, f.title) for f in store.listing()])

@@ -9,9 +9,14 @@ which keeps CI within its budget. tests/index/test_modelzoo.py loads the default
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# The PostgreSQL server fixtures (pg_server, pg_url), for tests/pg and for every test that
+# runs on both backends.
+pytest_plugins = ["tests.pg.fixtures"]
 
 TEST_MODEL = "minilm"
 SEED = Path(__file__).resolve().parents[1] / "index" / "samples" / "seed_article.txt"
@@ -44,6 +49,41 @@ def embedder():
     e = Embedder(TEST_MODEL)
     e.load()
     return e
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_state_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable]:
+    """Opens the alert state (``index.alerts.state.StateDatabase``) on each backend in turn:
+    ``state.sqlite`` in a temp dir, or a fresh PostgreSQL database (skipped with the reason
+    where pgserver cannot run). Every call is a new connection to the same state; all are
+    closed afterwards."""
+    opened: list = []
+    if request.param == "sqlite":
+        from index.alerts.statedb import StateDB
+
+        def opener():
+            return StateDB.open(tmp_path / "state")
+    else:
+        from index.alerts.pgstate import PgStateDB
+
+        url = request.getfixturevalue("pg_url")
+
+        def opener():
+            return PgStateDB(url)
+
+    def tracked():
+        opened.append(opener())
+        return opened[-1]
+
+    yield tracked
+    for db in opened:
+        db.close()
+
+
+@pytest.fixture
+def state_db(open_state_db: Callable):
+    """The alert state, on each backend (``open_state_db``)."""
+    return open_state_db()
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ it gets there:
 * An alert is marked sent only after Telegram accepted the message, so a crash before
   that delivers it after a restart. (A crash in the instant between Telegram's answer and
   the database commit would repeat one message; no API offers better.)
+* Several processes may send from one outbox (PostgreSQL): each message goes out only
+  while this sender holds the claim on its alerts (``Outbox.hold`` renews the lease just
+  before the send); a claim lost to another sender after its lease ran out is not sent here.
 * Per-chat pace: at most ``chat_rate`` messages a minute, counted from the outbox itself
   (so a restart does not reset it). A chat over its budget waits; others are not held up.
 * Bursts: more than ``digest_after`` alerts for a chat within ``digest_window`` seconds
@@ -128,6 +131,9 @@ class AlertSender:
                     thread_id: int | None, options: ChatSettings) -> bool:
         """One message; True when Telegram accepted it (and its alerts are marked sent)."""
         ids = [a.id for a in batch]
+        if not self._outbox.hold(ids):  # its lease ran out and another sender took it
+            logger.warning("alert(s) %s no longer claimed here; not sent", ids)
+            return False
         try:
             message = await bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ _COLUMNS = ", ".join(SETTING_NAMES)
 
 
 class ChatSettingsStore:
-    def __init__(self, db: StateDB, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: StateDatabase, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
 
@@ -61,5 +61,6 @@ class ChatSettingsStore:
 
     def move_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup (new chat id): its settings follow it."""
-        self._db.execute("UPDATE OR IGNORE chat_settings SET chat_id = ? WHERE chat_id = ?",
-                         (new_id, old_id))
+        self._db.execute(
+            "UPDATE chat_settings SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM chat_settings AS c WHERE c.chat_id = ?)", (new_id, old_id, new_id))

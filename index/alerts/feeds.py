@@ -30,7 +30,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from index.alerts.feedstore import FeedStore
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 from index.api import Index
 from index.fetch import FetchError, FetchRefused, FetchResult, fetch
 from index.loaders import load_guarded, looks_like_feed
@@ -46,6 +46,7 @@ PAGE_FAILED = "summary only: page fetch failed"
 MAX_PAGES_PER_POLL = 30  # article pages fetched for one feed in one poll
 MAX_WORKERS = 8
 DUE_SLACK = 0.25  # a feed due within this share of an interval is polled now, not next tick
+POLL_LOCK = "feed-poll"  # StateDatabase.exclusive: one polling process at a time
 
 _COLUMNS = ("url, etag, last_modified, last_ok, last_error, last_error_at, error_count, "
             "next_poll_at, articles")
@@ -92,12 +93,12 @@ class _Fetched:
 class FeedState:
     """Rows of the ``feeds`` table."""
 
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDatabase) -> None:
         self._db = db
 
     def sync(self, urls: Sequence[str]) -> None:
         with self._db.transaction() as cur:
-            cur.executemany("INSERT OR IGNORE INTO feeds (url) VALUES (?)", [(u,) for u in urls])
+            cur.executemany("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", [(u,) for u in urls])
 
     def statuses(self, urls: Sequence[str]) -> list[FeedStatus]:
         """The configured feeds, in configuration order (unknown ones as never polled)."""
@@ -124,7 +125,7 @@ class FeedPoller:
     def __init__(
         self,
         index: Index,
-        db: StateDB,
+        db: StateDatabase,
         settings: IndexSettings,
         *,
         interval: float | None = None,
@@ -138,8 +139,9 @@ class FeedPoller:
         self.max_backoff = max(self.interval, float(
             max_backoff if max_backoff is not None else settings.feed_max_backoff))
         self.state = FeedState(db)
+        self._db = db
         self._clock = clock
-        self._polling = threading.Lock()  # one poll at a time (the timer, a poll-now)
+        self._polling = threading.Lock()  # one poll at a time here (the timer, a poll-now)
         self.state.sync(self.store.configured)
 
     @property
@@ -156,8 +158,15 @@ class FeedPoller:
 
     def poll_due(self, on_ingested: Callable[[], object] | None = None) -> list[FeedPollResult]:
         """Poll every feed that is due; ``on_ingested`` runs after each feed that brought
-        new articles (e.g. to match alerts at once rather than after the slowest feed)."""
-        with self._polling:
+        new articles (e.g. to match alerts at once rather than after the slowest feed).
+
+        On a shared state database (PostgreSQL) one process polls at a time: a round
+        another process is running is skipped here (``[]``), and the feeds it polled are
+        not due any more at the next tick."""
+        with self._polling, self._db.exclusive(POLL_LOCK) as ours:
+            if not ours:
+                log.info("another process is polling the feeds; this round is skipped")
+                return []
             return self._poll_due(on_ingested)
 
     def _poll_due(self, on_ingested: Callable[[], object] | None) -> list[FeedPollResult]:

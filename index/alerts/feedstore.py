@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 
 MAX_URL_CHARS = 2000
 ENV_NAME = "NEWSBOT_FEEDS"
@@ -60,7 +60,7 @@ def check_feed_url(url: str) -> str:
 class FeedStore:
     """The numbered feed list over the ``added_feeds`` table and ``configured`` URLs."""
 
-    def __init__(self, db: StateDB, configured: Sequence[str],
+    def __init__(self, db: StateDatabase, configured: Sequence[str],
                  clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.configured = list(dict.fromkeys(configured))
@@ -91,9 +91,9 @@ class FeedStore:
             where = f"in {ENV_NAME}" if existing.configured else "added before"
             raise FeedStoreError(f"{url} is already feed {existing.number} ({where})")
         with self._db.transaction() as cur:
-            cur.execute("INSERT OR IGNORE INTO added_feeds (url, title, added_at, added_by) "
-                        "VALUES (?, ?, ?, ?)", (url, title, self._clock(), added_by))
-            cur.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,))
+            cur.execute("INSERT INTO added_feeds (url, title, added_at, added_by) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (url, title, self._clock(), added_by))
+            cur.execute("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", (url,))
         found = self.find(url)
         assert found is not None
         return found
@@ -112,7 +112,8 @@ class FeedStore:
                     continue
                 cur.execute("INSERT INTO added_feeds (url, title, added_at, added_by) "
                             "VALUES (?, ?, ?, NULL)", (url, title, self._clock()))
-                cur.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,))
+                cur.execute("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING",
+                            (url,))
                 known.add(url)
                 added.append(url)
         return ImportReport(added, present)

@@ -8,6 +8,9 @@ Crash consistency without a cross-database transaction:
   advanced cursor are committed in *one* state transaction. A crash after the article was
   stored but before that commit leaves the cursor behind it, so the next run (at the
   latest at restart) matches it again; a crash after the commit has nothing to redo.
+* Several matchers (bot processes on one database) may examine one article at once: the
+  processed marker is checked again inside the state transaction, which runs one at a
+  time, so the second finds the first's marker and adds nothing.
 * Enqueueing is idempotent anyway (``UNIQUE (chat_id, story_id)`` in the outbox), and
   the processed marker is keyed by the body hash, which survives a rebuild; after a
   rebuild (new generation, new article ids) only fresh articles are re-examined and
@@ -31,7 +34,7 @@ import numpy as np
 
 from index.alerts.outbox import NewAlert, Outbox
 from index.alerts.processed import ProcessedArticles
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase, set_meta
 from index.alerts.stories import StoryBook, StoryRule, facts
 from index.alerts.subscriptions import Subscription, Subscriptions
 from index.alerts.topics import Topic, TopicScorer
@@ -74,7 +77,7 @@ class AlertMatcher:
     def __init__(
         self,
         index: Index,
-        db: StateDB,
+        db: StateDatabase,
         subscriptions: Subscriptions,
         outbox: Outbox,
         rules: AlertRules,
@@ -107,14 +110,14 @@ class AlertMatcher:
                          if a.rowid <= top]
                 self._match_batch(gen_id, fresh, report)
                 with self._db.transaction() as cur:
-                    StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{top}")
+                    set_meta(cur, CURSOR_KEY, f"{gen_id}:{top}")
                 cursor = (gen_id, top)
             last = cursor[1]
             while batch := index.articles_after(last, BATCH):
                 self._match_batch(gen_id, batch, report)
                 last = batch[-1].rowid
                 with self._db.transaction() as cur:
-                    StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{last}")
+                    set_meta(cur, CURSOR_KEY, f"{gen_id}:{last}")
             if report.articles:
                 self._prune()
             return report
@@ -143,6 +146,8 @@ class AlertMatcher:
         now = self._clock()
         added = 0
         with self._db.transaction() as cur:
+            if ProcessedArticles.marked(cur, digest):
+                return 0  # another matcher (process) got here first: its alerts stand
             if matches:
                 story = self._stories.assign(cur, published, vectors[0],
                                              facts(article.title, article.body), now)
@@ -160,7 +165,7 @@ class AlertMatcher:
                         score=round(match.score, 4),
                     ))
             ProcessedArticles.mark(cur, digest, now)
-            StateDB.set_meta(cur, CURSOR_KEY, f"{gen_id}:{article.rowid}")
+            set_meta(cur, CURSOR_KEY, f"{gen_id}:{article.rowid}")
         if added:
             log.info("article %d (%s) alerts %d chat(s)", article.rowid,
                      article.headline[:60], added)

@@ -6,24 +6,28 @@ generation, new ids) and an article is never matched twice.
 
 from __future__ import annotations
 
-import sqlite3
-
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateCursor, StateDatabase
 
 
 class ProcessedArticles:
-    def __init__(self, db: StateDB) -> None:
+    def __init__(self, db: StateDatabase) -> None:
         self._db = db
 
     def seen(self, digest: str) -> bool:
         return bool(self._db.query("SELECT 1 FROM processed WHERE article_hash = ?", (digest,)))
 
     @staticmethod
-    def mark(cur: sqlite3.Cursor, digest: str, at: float) -> None:
+    def marked(cur: StateCursor, digest: str) -> bool:
+        """``seen`` inside the caller's transaction."""
+        return cur.execute("SELECT 1 FROM processed WHERE article_hash = ?",
+                           (digest,)).fetchone() is not None
+
+    @staticmethod
+    def mark(cur: StateCursor, digest: str, at: float) -> None:
         """Mark inside the caller's transaction (with the article's alerts and cursor)."""
-        cur.execute("INSERT OR IGNORE INTO processed (article_hash, at) VALUES (?, ?)",
+        cur.execute("INSERT INTO processed (article_hash, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     (digest, at))
 
     @staticmethod
-    def forget_before(cur: sqlite3.Cursor, horizon: float) -> None:
+    def forget_before(cur: StateCursor, horizon: float) -> None:
         cur.execute("DELETE FROM processed WHERE at < ?", (horizon,))

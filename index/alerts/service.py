@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from index.alerts.chatsettings import ChatSettingsStore
 from index.alerts.feeds import FeedPoller, FeedPollResult
 from index.alerts.matcher import AlertMatcher, AlertRules, MatchReport
 from index.alerts.outbox import Outbox
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase, open_state
 from index.alerts.stories import StoryRule
 from index.alerts.subscriptions import Subscriptions
 from index.api import Index
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Alerts:
-    db: StateDB
+    db: StateDatabase
     subscriptions: Subscriptions
     outbox: Outbox
     matcher: AlertMatcher
@@ -34,15 +33,17 @@ class Alerts:
     def open(cls, settings: IndexSettings, index: Index, *,
              feed_interval: float | None = None,
              feed_max_backoff: float | None = None) -> Alerts:
-        """Open the state database in ``settings.data_dir`` and everything that uses it.
-        Outbox rows claimed by a stopped run are released: the caller holds the data
-        directory's writer lock, so their claimer is gone."""
-        db = StateDB.open(Path(settings.data_dir))
+        """Open the alert state (``index.alerts.state.open_state``) and everything that
+        uses it. On SQLite, outbox rows claimed by a stopped run are released at once: the
+        caller holds the data directory's writer lock, so their claimer is gone. A shared
+        database cannot know that; there a claim comes back when its lease ends."""
+        db = open_state(settings)
         subscriptions = Subscriptions(db, per_chat_limit=settings.subscriptions_per_chat)
-        outbox = Outbox(db)
-        released = outbox.release_claims()
-        if released:
-            log.info("%d alert(s) claimed by a stopped run are pending again", released)
+        outbox = Outbox(db, lease=settings.alert_lease)
+        if not db.shared:
+            released = outbox.release_claims()
+            if released:
+                log.info("%d alert(s) claimed by a stopped run are pending again", released)
         rules = AlertRules(
             threshold=settings.alert_threshold,  # type: ignore[arg-type]  # filled per model
             max_age_seconds=settings.alert_max_age,

@@ -8,16 +8,18 @@ across at the swap would add a window in which they could be lost or doubled; be
 generations they are simply never touched by a rebuild. It has its own numbered
 migrations (``STATE_MIGRATIONS``, applied by ``index.migrations.migrate``).
 
-One connection guarded by a lock, WAL mode, every multi-row change in one transaction
-(``with db.transaction() as cur``), so a crash leaves the last committed state.
+The SQLite backend of ``index.alerts.state.StateDatabase`` (``index.alerts.pgstate`` is the
+PostgreSQL one). One connection guarded by a lock, WAL mode, every multi-row change in one
+transaction (``with db.transaction() as cur``), so a crash leaves the last committed state.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from index.alerts.state import StateCursor
 from index.migrations import MigratedDB
 
 STATE_NAME = "state.sqlite"
@@ -105,26 +107,43 @@ STATE_MIGRATIONS: list[str] = [
     );
     ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER;
     """,
+    # 3: who claimed an outbox row to send it, and until when (index.alerts.outbox).
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_until REAL;
+    """,
 ]
 
 
 class StateDB(MigratedDB):
+    """The SQLite ``StateDatabase`` (``index.alerts.state``): one process, the data
+    directory's writer (``index.datalock``)."""
+
     FILE = STATE_NAME
     MIGRATIONS = STATE_MIGRATIONS
     NAME = "state"
+    shared = False  # the data-directory lock keeps other writers out
+    SKIP_LOCKED = ""  # BEGIN IMMEDIATE already serializes claimers
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own transaction; returns the number of rows changed."""
         with self.lock:
             return self.conn.execute(sql, params).rowcount
 
+    def returning(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One writing statement ``… RETURNING`` in its own ``BEGIN IMMEDIATE`` transaction
+        (a deferred one could find its read snapshot stale when it comes to write)."""
+        with self.transaction() as cur:
+            return cur.execute(sql, params).fetchall()
+
     def get_meta(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
-    @staticmethod
-    def set_meta(cur: sqlite3.Cursor, key: str, value: str) -> None:
-        """Set ``key`` inside the caller's transaction."""
-        cur.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+    def transaction(self) -> AbstractContextManager[StateCursor]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed whole or not at all."""
+        return super().transaction()
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Always held: no other process writes this file."""
+        return nullcontext(True)

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
 
+from index.alerts.state import StateCursor
 from index.settings import STORY_DAYS
 from index.text import STOPWORDS
 
@@ -73,7 +73,7 @@ class StoryBook:
 
     def assign(
         self,
-        cur: sqlite3.Cursor,
+        cur: StateCursor,
         published: dt.date,
         lead: np.ndarray,
         article_facts: frozenset[str],
@@ -96,16 +96,14 @@ class StoryBook:
                 best = (similarity, story_id)
         if best is not None:
             return best[1]
-        cur.execute(
-            "INSERT INTO stories (published, lead, facts, created_at) VALUES (?, ?, ?, ?)",
+        return int(cur.execute(
+            "INSERT INTO stories (published, lead, facts, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (published.isoformat(), np.asarray(lead, dtype=np.float32).tobytes(),
-             "\n".join(sorted(article_facts)), now))
-        story_id = cur.lastrowid
-        assert story_id is not None
-        return story_id
+             "\n".join(sorted(article_facts)), now)).fetchone()[0])
 
     @staticmethod
-    def prune(cur: sqlite3.Cursor, before: dt.date) -> int:
+    def prune(cur: StateCursor, before: dt.date) -> int:
         """Forget stories published before ``before`` (nothing can retell them any more)."""
         return cur.execute("DELETE FROM stories WHERE published < ?",
                            (before.isoformat(),)).rowcount

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 from index.alerts.topics import Topic, parse_topic
 
 _COLUMNS = "id, chat_id, chat_title, topic, created_at, active, thread_id"
@@ -46,7 +46,7 @@ class Subscription:
 
 class Subscriptions:
     def __init__(
-        self, db: StateDB, *, per_chat_limit: int, clock: Callable[[], float] = time.time
+        self, db: StateDatabase, *, per_chat_limit: int, clock: Callable[[], float] = time.time
     ) -> None:
         self._db = db
         self.per_chat_limit = per_chat_limit
@@ -64,7 +64,8 @@ class Subscriptions:
                 "UPDATE subscriptions SET active = 1 WHERE chat_id = ? AND active = 0",
                 (chat_id,)).rowcount
             existing = cur.execute(
-                f"SELECT {_COLUMNS} FROM subscriptions WHERE chat_id = ? AND topic = ?",
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE chat_id = ? "
+                "AND lower(topic) = lower(?)",
                 (chat_id, topic.text)).fetchone()
             if existing is not None:
                 if resumed:  # asking again after the bot was re-added: that resumes it
@@ -78,10 +79,9 @@ class Subscriptions:
                     "/unsubscribe one first.")
             cur.execute(
                 "INSERT INTO subscriptions (chat_id, chat_title, topic, created_at, created_by, "
-                "thread_id) VALUES (?, ?, ?, ?, ?, ?)",
+                f"thread_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
                 (chat_id, chat_title, topic.text, self._clock(), created_by, thread_id))
-            row = cur.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE id = ?",
-                              (cur.lastrowid,)).fetchone()
+            row = cur.fetchone()
         return _subscription(row), resumed
 
     def remove(self, chat_id: int, which: str) -> Subscription:
@@ -125,8 +125,10 @@ class Subscriptions:
 
     def move_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup (new chat id): its subscriptions follow it."""
-        self._db.execute("UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?",
-                         (new_id, old_id))
+        self._db.execute(
+            "UPDATE subscriptions SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS (SELECT 1 "
+            "FROM subscriptions AS s WHERE s.chat_id = ? "
+            "AND lower(s.topic) = lower(subscriptions.topic))", (new_id, old_id, new_id))
 
     def counts(self) -> tuple[int, int]:
         """(active subscriptions, chats that have them)."""

@@ -1,10 +1,12 @@
 """Matching stored articles to subscriptions: phrases, stories told twice, crashes between
-storing and matching, rebuilds. Real index and model, real SQLite; no Telegram."""
+storing and matching, rebuilds, two matchers at once. Real index and model, the alert state
+on SQLite and on PostgreSQL; no Telegram."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from index import Article, Index
 from index.alerts.matcher import AlertMatcher, AlertRules
 from index.alerts.outbox import Outbox
+from index.alerts.state import StateDatabase, open_state
 from index.alerts.statedb import STATE_NAME, StateDB
 from index.alerts.stories import StoryRule
 from index.alerts.subscriptions import Subscriptions
@@ -33,27 +36,26 @@ RETOLD_ARTICLE = _article("dailytimes", "Alibaba eyes Pakistan's e-commerce mark
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[StateDB]:
-    state = StateDB.open(tmp_path / "data")
-    yield state
-    state.close()
+def db(state_db: StateDatabase) -> StateDatabase:
+    """The alert state on each backend (tests/conftest.py ``open_state_db``)."""
+    return state_db
 
 
 @pytest.fixture
-def subscriptions(db: StateDB) -> Subscriptions:
+def subscriptions(db: StateDatabase) -> Subscriptions:
     return Subscriptions(db, per_chat_limit=5)
 
 
-def _matcher(index: Index, db: StateDB, subscriptions: Subscriptions) -> AlertMatcher:
+def _matcher(index: Index, db: StateDatabase, subscriptions: Subscriptions) -> AlertMatcher:
     return AlertMatcher(index, db, subscriptions, Outbox(db), RULES)
 
 
-def _outbox(db: StateDB) -> list[tuple]:
+def _outbox(db: StateDatabase) -> list[tuple]:
     return db.query("SELECT chat_id, story_id, topic, source, quote FROM outbox ORDER BY id")
 
 
 def test_one_alert_per_chat_and_story_with_a_verbatim_quote(
-    index: Index, db: StateDB, subscriptions: Subscriptions
+    index: Index, db: StateDatabase, subscriptions: Subscriptions
 ) -> None:
     subscriptions.add(-100, "e-commerce")
     subscriptions.add(-100, "Alibaba")  # a second topic of the same chat: still one alert
@@ -81,7 +83,7 @@ def test_one_alert_per_chat_and_story_with_a_verbatim_quote(
 
 
 def test_a_crash_between_storing_and_matching_is_caught_up_once(
-    index: Index, db: StateDB, subscriptions: Subscriptions
+    index: Index, db: StateDatabase, subscriptions: Subscriptions
 ) -> None:
     subscriptions.add(7, "e-commerce")
     _matcher(index, db, subscriptions).run()
@@ -93,10 +95,18 @@ def test_a_crash_between_storing_and_matching_is_caught_up_once(
     assert len(_outbox(db)) == 1
 
 
-def test_state_lives_beside_the_generations_and_survives_a_rebuild(
-    index: Index, db: StateDB, subscriptions: Subscriptions
+def test_without_a_database_url_the_state_lives_beside_the_generations(index: Index) -> None:
+    state = open_state(index.settings)
+    try:
+        assert isinstance(state, StateDB)
+        assert state.path == Path(index.settings.data_dir) / STATE_NAME
+    finally:
+        state.close()
+
+
+def test_state_survives_a_rebuild(
+    index: Index, db: StateDatabase, subscriptions: Subscriptions
 ) -> None:
-    assert db.path == Path(index.settings.data_dir) / STATE_NAME
     subscriptions.add(7, "e-commerce")
     matcher = _matcher(index, db, subscriptions)
     matcher.run()
@@ -113,7 +123,7 @@ def test_state_lives_beside_the_generations_and_survives_a_rebuild(
 
 
 def test_old_news_and_news_before_the_subscription_never_alert(
-    index: Index, db: StateDB, subscriptions: Subscriptions
+    index: Index, db: StateDatabase, subscriptions: Subscriptions
 ) -> None:
     subscriptions.add(7, "e-commerce")
     today = dt.datetime.now(dt.UTC).date()
@@ -129,3 +139,35 @@ def test_old_news_and_news_before_the_subscription_never_alert(
     assert index.stats().articles == 3
     assert matcher.run().alerts == 0
     assert _outbox(db) == []
+
+
+def test_two_matchers_at_once_alert_once_per_article(
+    index: Index, open_state_db: Callable[[], StateDatabase]
+) -> None:
+    """Two bot processes matching the same new articles at the same moment. These
+    articles have too few facts to be recognised as one story, so only the processed
+    marker, checked again inside the serialized transaction, keeps the second matcher from
+    adding a second alert."""
+    dbs = [open_state_db(), open_state_db()]
+    Subscriptions(dbs[0], per_chat_limit=5).add(7, "wheat harvest")
+    crops = ["wheat", "barley", "maize", "rice"]
+    index.ingest_articles([_article(
+        f"harvest-{crop}", "wheat harvest",
+        f"farmers harvested a record wheat crop this spring beside their {crop} fields, and "
+        "flour mills expect lower prices for bread once the harvest reaches the markets.",
+        "Wire") for crop in crops])
+    start = threading.Barrier(len(dbs))
+    reports: list[int] = []
+
+    def match(db: StateDatabase) -> None:
+        matcher = _matcher(index, db, Subscriptions(db, per_chat_limit=5))
+        start.wait()
+        reports.append(matcher.run().alerts)
+
+    threads = [threading.Thread(target=match, args=(db,)) for db in dbs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(reports) == len(crops)
+    assert dbs[0].query("SELECT count(*) FROM outbox") == [(len(crops),)]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from index.alerts.chatsettings import ChatSettings, ChatSettingsStore
-from index.alerts.statedb import StateDB
 from index.alerts.topics import TopicError, parse_topic
 
 
-def test_defaults_toggle_and_reopen(tmp_path: Path) -> None:
-    db = StateDB.open(tmp_path)
+def test_defaults_toggle_and_reopen(open_state_db: Callable) -> None:
+    db = open_state_db()
     store = ChatSettingsStore(db)
     assert store.get(-100) == ChatSettings()
     assert store.toggle(-100, "silent", by=5).silent is True
@@ -23,7 +22,7 @@ def test_defaults_toggle_and_reopen(tmp_path: Path) -> None:
         store.toggle(-100, "nonsense")
     store.move_chat(-100, -1000100)
     db.close()
-    reopened = ChatSettingsStore(StateDB.open(tmp_path))
+    reopened = ChatSettingsStore(open_state_db())
     assert reopened.get(-1000100) == ChatSettings(digest=False)
     assert reopened.get(-100) == ChatSettings()
 

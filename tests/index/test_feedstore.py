@@ -5,8 +5,7 @@ the real guarded fetch."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -14,17 +13,16 @@ from index import IndexSettings
 from index.alerts.feedprobe import FeedRejected, probe_feed
 from index.alerts.feeds import FeedState
 from index.alerts.feedstore import FeedStore, FeedStoreError
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 from tests.e2e.alerts.feed_server import Entry, FeedServer
 
 ENV = ["https://env.example/rss", "https://env2.example/atom"]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[StateDB]:
-    state = StateDB.open(tmp_path / "data")
-    yield state
-    state.close()
+def db(state_db: StateDatabase) -> StateDatabase:
+    """The alert state on each backend (tests/conftest.py ``open_state_db``)."""
+    return state_db
 
 
 @pytest.fixture
@@ -34,7 +32,7 @@ def server() -> Iterator[FeedServer]:
     feeds.stop()
 
 
-def test_configured_feeds_come_first_and_cannot_be_removed(db: StateDB) -> None:
+def test_configured_feeds_come_first_and_cannot_be_removed(db: StateDatabase) -> None:
     store = FeedStore(db, ENV)
     added = store.add("https://added.example/feed", title="Added", added_by=7)
     assert added.number == 3 and not added.configured
@@ -46,7 +44,7 @@ def test_configured_feeds_come_first_and_cannot_be_removed(db: StateDB) -> None:
     assert store.urls() == [*ENV, "https://added.example/feed"]
 
 
-def test_add_twice_or_a_configured_url_is_refused(db: StateDB) -> None:
+def test_add_twice_or_a_configured_url_is_refused(db: StateDatabase) -> None:
     store = FeedStore(db, ENV)
     store.add("https://added.example/feed")
     with pytest.raises(FeedStoreError, match="already feed 3 \\(added before\\)"):
@@ -60,7 +58,7 @@ def test_add_twice_or_a_configured_url_is_refused(db: StateDB) -> None:
     assert len(store.listing()) == 3
 
 
-def test_remove_by_number_or_url_forgets_poll_state_and_renumbers(db: StateDB) -> None:
+def test_remove_by_number_or_url_forgets_poll_state_and_renumbers(db: StateDatabase) -> None:
     store = FeedStore(db, ENV[:1])
     for name in ("a", "b", "c"):
         store.add(f"https://{name}.example/rss")
@@ -78,19 +76,15 @@ def test_remove_by_number_or_url_forgets_poll_state_and_renumbers(db: StateDB) -
         store.remove("https://a.example/rss")
 
 
-def test_added_feeds_survive_reopening_the_database(tmp_path: Path) -> None:
-    first = StateDB.open(tmp_path / "data")
+def test_added_feeds_survive_reopening_the_database(open_state_db: Callable) -> None:
+    first = open_state_db()
     FeedStore(first, []).add("https://kept.example/rss", title="Kept")
     first.close()
-    again = StateDB.open(tmp_path / "data")
-    try:
-        [feed] = FeedStore(again, []).listing()
-        assert (feed.number, feed.url, feed.title) == (1, "https://kept.example/rss", "Kept")
-    finally:
-        again.close()
+    [feed] = FeedStore(open_state_db(), []).listing()
+    assert (feed.number, feed.url, feed.title) == (1, "https://kept.example/rss", "Kept")
 
 
-def test_import_is_idempotent_and_all_or_nothing(db: StateDB) -> None:
+def test_import_is_idempotent_and_all_or_nothing(db: StateDatabase) -> None:
     store = FeedStore(db, ENV[:1])
     feeds = [("https://a.example/rss", "A"), (ENV[0], None), ("https://a.example/rss", "A")]
     first = store.import_urls(feeds)

@@ -1,16 +1,14 @@
-"""Topics, story facts, subscriptions and the outbox: the pure and SQLite-only parts."""
+"""Topics, story facts, subscriptions and the outbox: the pure parts, and the stores on
+both state backends (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from index.alerts.outbox import NewAlert, Outbox
-from index.alerts.statedb import StateDB
+from index.alerts.state import StateDatabase
 from index.alerts.stories import fact_overlap, facts
 from index.alerts.subscriptions import SubscriptionError, Subscriptions
 from index.alerts.topics import TopicError, contains_phrase, parse_topic
@@ -25,10 +23,9 @@ class Clock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[StateDB]:
-    state = StateDB.open(tmp_path)
-    yield state
-    state.close()
+def db(state_db: StateDatabase) -> StateDatabase:
+    """The alert state on each backend (tests/conftest.py ``open_state_db``)."""
+    return state_db
 
 
 def test_topic_phrases_and_meaning() -> None:
@@ -70,7 +67,7 @@ def test_facts_are_numbers_and_names() -> None:
     assert fact_overlap(frozenset("ab"), frozenset("ab")) == 0.0  # too few to judge
 
 
-def test_subscriptions_limit_duplicates_and_removal(db: StateDB) -> None:
+def test_subscriptions_limit_duplicates_and_removal(db: StateDatabase) -> None:
     clock = Clock()
     subs = Subscriptions(db, per_chat_limit=2, clock=clock)
     first, resumed = subs.add(5, "oil prices")
@@ -89,7 +86,7 @@ def test_subscriptions_limit_duplicates_and_removal(db: StateDB) -> None:
     assert subs.counts() == (1, 1)
 
 
-def test_a_paused_chat_resumes_when_it_subscribes_again(db: StateDB) -> None:
+def test_a_paused_chat_resumes_when_it_subscribes_again(db: StateDatabase) -> None:
     subs = Subscriptions(db, per_chat_limit=5)
     subs.add(-9, "oil prices")
     assert subs.disable_chat(-9) == 1 and subs.active() == []
@@ -98,7 +95,7 @@ def test_a_paused_chat_resumes_when_it_subscribes_again(db: StateDB) -> None:
 
 
 def test_outbox_is_idempotent_per_chat_and_story_and_paces_from_the_database(
-    db: StateDB,
+    db: StateDatabase,
 ) -> None:
     clock = Clock()
     outbox = Outbox(db, clock)
@@ -112,14 +109,15 @@ def test_outbox_is_idempotent_per_chat_and_story_and_paces_from_the_database(
         assert not outbox.enqueue(cur, alert(1, 10))  # the same story again: ignored
         assert outbox.enqueue(cur, alert(2, 10))
         assert outbox.enqueue(cur, alert(1, 11))
-    due = outbox.due()
+    due = outbox.claim_due()
     assert [(a.chat_id, a.story_id) for a in due] == [(1, 10), (2, 10), (1, 11)]
+    assert outbox.claim_due() == [] and outbox.due() == []  # claimed: nobody else gets them
     outbox.retry_later([due[0].id], 30, "network down")
-    assert [a.id for a in outbox.due()] == [due[1].id, due[2].id]
     outbox.mark_sent([due[1].id, due[2].id], message_id=77)  # one digest message
+    assert outbox.claim_due() == []  # the retry is not due yet
     clock.now += 31
-    [retried] = outbox.due()
-    assert retried.attempts == 1
+    [retried] = outbox.claim_due()
+    assert retried.attempts == 1 and retried.id == due[0].id
     assert outbox.messages_since(1, clock.now - 60) == 1
     assert outbox.alerts_since(2, clock.now - 60) == 1
     assert outbox.drop_chat(1, "forbidden") == 1

@@ -1,7 +1,7 @@
 """The same store tests on both backends of ``index.storage.IndexStore`` (and
 ``NeighbourStore``): SQLite
 (``index.store.Store``) and PostgreSQL with pgvector (``index.pgstore.PgStore``, on the real
-server of tests/pg/conftest.py)."""
+server of tests/pg/fixtures.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A real PostgreSQL 16 with pgvector for the tests, from the ``pgserver`` package (dev extra).
+"""A real PostgreSQL 16 with pgvector for the tests, from the ``pgserver`` package (dev extra);
+loaded for the whole suite by ``tests/conftest.py`` (``pytest_plugins``).
 
 One server per test session, in a temporary directory and listening only on a Unix socket;
 each test gets a database of its own with the ``vector`` extension, dropped afterwards. Where
