@@ -19,6 +19,7 @@ from index.modelzoo import DEFAULT_MODEL, MODEL_CACHE_ENV, thresholds_for
 
 ENV_PREFIX = "NEWSBOT_"
 STORY_DAYS = 3  # a retelling of a story appears within this many days of the first telling
+DEFAULT_ALERT_LEASE = 300  # seconds an outbox claim lasts (NEWSBOT_ALERT_LEASE)
 
 
 class SettingsError(ValueError):
@@ -106,6 +107,10 @@ class IndexSettings(BaseSettings):
         172800, ge=60, description="Seconds after publication an article may still alert.")
     alert_story_similarity: float | None = Field(None, ge=0.0, le=1.0)
     alert_story_overlap: float = Field(0.7, ge=0.0, le=1.0)
+    alert_lease: int = Field(
+        DEFAULT_ALERT_LEASE, ge=10, le=86400,
+        description="Seconds an outbox alert stays claimed by the process sending it; a "
+        "process that dies holding it leaves it to another after this (PostgreSQL).")
     subscriptions_per_chat: int = Field(10, ge=1, le=100)
     # Retrieval knobs (measured defaults; see docs/quality.md).
     search_candidates: int = Field(50, ge=5, le=1000)
