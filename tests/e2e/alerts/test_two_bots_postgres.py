@@ -65,6 +65,7 @@ def two_bots(fake_api: FakeBotApi, feed_server: FeedServer, pg_url: str,
         NEWSBOT_FEEDS=feed_server.url("/rss"),
         NEWSBOT_FETCH_ALLOW="127.0.0.1",  # the feed server's address (SSRF guard)
         NEWSBOT_ALERT_SEND_INTERVAL="1",
+        NEWSBOT_FEED_INTERVAL="30",  # the shortest allowed
         NEWSBOT_ALERT_LEASE=str(LEASE),
         NEWSBOT_USER_RATE_LIMIT="100000",  # 20 users ask them all
         PYTHONPATH=str(REPO),
@@ -83,6 +84,7 @@ def two_bots(fake_api: FakeBotApi, feed_server: FeedServer, pg_url: str,
         return process
 
     fake_api.share_polling()
+    feed_server.set_feed("/rss", "The Nation", [])  # the story arrives later in the test
     yield TwoBots(start, processes)
     for name, process in processes.items():
         if process.poll() is None:
@@ -120,7 +122,7 @@ def test_two_processes_answer_each_question_once_and_deliver_each_alert_once(
     readers = [User(700_000 + n, f"Reader {n}", None) for n in range(READERS)]
     chats = {reader.id: fake_api.private_chat(reader) for reader in readers}
     first, second = two_bots.start("a"), two_bots.start("b")
-    fake_api.wait_until(lambda: fake_api.waiting_polls() >= 2, timeout=60)
+    fake_api.wait_until(lambda: fake_api.waiting_polls() >= 2, timeout=300)
 
     # Questions: each one answered once, by whichever process took it.
     askers = readers[:20]
