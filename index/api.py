@@ -141,7 +141,7 @@ class Index:
         """Load, dedup, chunk, embed and store every article from paths/URLs in ``sources``."""
         sources = list(sources)
         self.refresh()  # write into the live generation, should another process have swapped
-        with self._write_lock:
+        with self._write_lock, self._backend.write_lock():
             report = Ingestor(self._gen, self.embedder, self.settings).run(
                 sources, progress=progress)
             remember_sources(self._gen, sources)
@@ -153,7 +153,7 @@ class Index:
         ``ingest``."""
         started = time.monotonic()
         self.refresh()
-        with self._write_lock:
+        with self._write_lock, self._backend.write_lock():
             ingestor = Ingestor(self._gen, self.embedder, self.settings)
             try:
                 ingestor.add_items(items)

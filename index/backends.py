@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REBUILD_LOCK = "newsbot.index.rebuild"
+WRITE_LOCK = "newsbot.index.write"
 SETUP_LOCK = "newsbot.index.setup"
 _PG_GENERATION = re.compile(r"^gen_(\d{20})_[0-9a-f]{6}$")
 
@@ -104,6 +105,11 @@ class Backend(Protocol):
         """Held for a whole rebuild; yields False when another process holds it."""
         ...
 
+    def write_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held for a whole ingest: one writing process at a time, so an article that two
+        processes ingest at once (the sources both read at start) is stored once."""
+        ...
+
     def close(self) -> None:
         """Release what the backend holds itself (not the generations)."""
         ...
@@ -150,6 +156,10 @@ class SqliteBackend:
     def rebuild_lock(self) -> Iterator[bool]:
         """One process per data directory writes (``index.datalock``): nothing to hold."""
         yield True
+
+    def write_lock(self) -> contextlib.AbstractContextManager[None]:
+        """One process per data directory writes (``index.datalock``): nothing to hold."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         """Nothing held."""
@@ -267,6 +277,17 @@ class PgBackend:
             finally:
                 if got:
                     conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (REBUILD_LOCK,))
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """A session advisory lock on a connection of its own, waited for; the server
+        releases it should the process die."""
+        with self._connect() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (WRITE_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (WRITE_LOCK,))
 
 
 class PgNewGeneration:

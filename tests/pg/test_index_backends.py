@@ -196,3 +196,33 @@ def test_both_backends_rank_alike(tmp_path: Path, embedder, news: Path,
     for lite, pg in zip(ranked["sqlite"], ranked["postgres"], strict=True):
         assert [t for t, _ in lite] == [t for t, _ in pg]
         assert np.allclose([s for _, s in lite], [s for _, s in pg], atol=2e-3)
+
+
+def test_two_processes_ingesting_the_same_sources_at_once_store_each_article_once(
+        news: Path, pg_url: str, embedder, tmp_path: Path) -> None:
+    """Two bot processes started together both ingest their sources into one database:
+    the write lock lets one in at a time, and the second finds every article stored."""
+    import threading
+
+    settings = IndexSettings(data_dir=tmp_path / "data", database_url=pg_url)
+    first, second = (Index.open(settings, embedder=embedder) for _ in range(2))
+    reports, errors = [], []
+
+    def ingest(index: Index) -> None:
+        try:
+            reports.append(index.ingest([str(news)]))
+        except Exception as exc:  # the failure this test is about
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ingest, args=(i,)) for i in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    try:
+        assert errors == []
+        assert sorted(r.articles_new for r in reports) == [0, 5]
+        assert first.stats().articles == 5 and second.stats().articles == 5
+    finally:
+        first.close()
+        second.close()

@@ -92,6 +92,13 @@ class FakeBotApi:
         with self._world.cond:
             self._world.members[(chat_id, user_id)] = status
 
+    def share_polling(self) -> None:
+        """Let several bot processes long-poll at once (real Telegram answers the second
+        with 409): each update goes to exactly one of them, as a dispatcher in front of
+        webhook workers would do."""
+        with self._world.cond:
+            self._world.shared_polling = True
+
     def set_privacy(self, enabled: bool) -> None:
         """What @BotFather's /setprivacy did: off means getMe reports that the bot can
         read all group messages."""

@@ -136,17 +136,21 @@ class BotApiMethods:
                     "Conflict: can't use getUpdates method while webhook is "
                     "active; use deleteWebhook to delete the webhook first",
                 )
-            world.poll_generation += 1
+            shared = world.shared_polling  # several workers: each update goes to one
+            if not shared:
+                world.poll_generation += 1
             generation = world.poll_generation
             if "allowed_updates" in params:
                 allowed = params["allowed_updates"]
                 world.allowed_updates = set(allowed) if allowed else None
-            if offset > 0:
+            if shared:
+                pass  # handed-out updates left the queue already; offsets are per worker
+            elif offset > 0:
                 world.updates = [u for u in world.updates if u["update_id"] >= offset]
             elif offset < 0:
                 world.updates = world.updates[offset:]
             while True:
-                if generation != world.poll_generation:
+                if not shared and generation != world.poll_generation:
                     raise ApiError(
                         409,
                         "Conflict: terminated by other getUpdates request; "
@@ -157,7 +161,10 @@ class BotApiMethods:
                 world.updates = [u for u in world.updates if _kind(u) in allowed_now]
                 remaining = deadline - time.monotonic()
                 if world.updates or remaining <= 0 or world.closing:
-                    return copy.deepcopy(world.updates[:limit])
+                    batch = copy.deepcopy(world.updates[:limit])
+                    if shared:
+                        del world.updates[:len(batch)]
+                    return batch
                 world.waiting_polls += 1
                 try:
                     world.cond.wait(remaining)

@@ -51,6 +51,9 @@ class World:
         self.privacy = True  # @BotFather /setprivacy: Enable (Telegram's default)
         self.allowed_updates: set[str] | None = None
         self.poll_generation = 0  # each getUpdates call ends any earlier one still waiting
+        # Several bot processes polling one bot, as behind a dispatcher: no 409, and each
+        # update is handed to the one getUpdates call that takes it (``share_polling``).
+        self.shared_polling = False
         self.waiting_polls = 0
         self.closing = False
         self.left: set[int] = set()  # chats the bot left (leaveChat)
