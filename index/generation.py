@@ -236,6 +236,7 @@ class Generation:
         take the usual path. Freed build memory is handed back to the system."""
         if not self.vectors_deferred:
             return
+        release_memory()  # what the copy freed (the model's activations) before the build
         self.relayout()
         release_memory()
         hubness.record_all(self, story_similarity=story_similarity, on_block=on_block)

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 STORED = 20  # similarities kept per chunk; the setting ``hub_neighbours`` uses the first k
 SEARCHED = 2 * STORED + 1  # neighbours searched per chunk: itself, plus room for exclusions
 BACKFILL_BATCH = 1024
+READ_ROWS = 2048  # vectors read from SQLite at a time by ``record_all`` (6 MB at 768-d)
 
 
 def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
@@ -111,7 +112,8 @@ def record_all(gen: Generation, *, story_similarity: float,
                        count=len(published))
     done = 0
     with gen.lock:
-        passes = nearest_of_all(gen.vectors, gen.store.iter_vectors(None), SEARCHED)
+        passes = nearest_of_all(gen.vectors, gen.store.iter_vectors(None, batch=READ_ROWS),
+                                SEARCHED)
         for ids, found, sims in passes:
             own = _lookup(chunks, articles, ids, missing=-1)
             other = _lookup(chunks, articles, found, missing=-1)
