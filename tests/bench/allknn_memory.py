@@ -2,7 +2,8 @@
 built vector index: the resident size once the index is built and trimmed, and the
 highest resident size sampled while the first blocks of queries are answered.
 
-Run as ``python -m tests.bench.allknn_memory COUNT [--dim 768] [--blocks 2]``, e.g.
+Run as ``python -m tests.bench.allknn_memory COUNT [--dim 768] [--blocks 2]
+[--block-rows N]``, e.g.
 ``300000``. Vectors are random unit vectors rounded to float16 (what SQLite holds), fed
 in batches of 10,000 as ``Store.iter_vectors`` yields them; the index is built by the
 product's ``VectorIndex.build``. Prints one JSON object (MB).
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from index.allknn import nearest_of_all
+from index.allknn import BLOCK_ROWS, nearest_of_all
 from index.bench.rebuild import MB, resident_bytes
 from index.memory import release_memory
 from index.vectors import VectorIndex
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--blocks", type=int, default=2)
+    parser.add_argument("--block-rows", type=int, default=BLOCK_ROWS)
     args = parser.parse_args()
     sample = next(_batches(args.count, args.dim))[1]
     index = VectorIndex.build(args.dim, args.count, lambda n: sample[:n],
@@ -71,13 +73,15 @@ def main() -> None:
     started = time.perf_counter()
     queries = 0
     for n, (ids, _found, _scores) in enumerate(
-            nearest_of_all(index, _batches(args.count, args.dim), K), start=1):
+            nearest_of_all(index, _batches(args.count, args.dim), K,
+                           block_rows=args.block_rows), start=1):
         queries += len(ids)
         if n >= args.blocks:
             break
     out["pass_peak"] = round(high.stop() / MB)
     out["pass_over_built"] = out["pass_peak"] - out["built_rss"]  # type: ignore[operator]
     out["queries"] = queries
+    out["block_rows"] = args.block_rows
     out["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(out))
 
