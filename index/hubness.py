@@ -37,6 +37,7 @@ import numpy as np
 from index.allknn import nearest_of_all
 from index.chunkdays import UNDATED, day_number
 from index.settings import STORY_DAYS
+from index.store import VECTOR_PAGE
 
 if TYPE_CHECKING:
     from index.generation import Generation
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 STORED = 20  # similarities kept per chunk; the setting ``hub_neighbours`` uses the first k
 SEARCHED = 2 * STORED + 1  # neighbours searched per chunk: itself, plus room for exclusions
 BACKFILL_BATCH = 1024
-READ_ROWS = 2048  # vectors read from SQLite at a time by ``record_all`` (6 MB at 768-d)
 
 
 def record(gen: Generation, ids: np.ndarray, vectors: np.ndarray, *,
@@ -110,9 +110,10 @@ def record_all(gen: Generation, *, story_similarity: float,
     dated, published = gen.store.article_dates()
     days = np.fromiter((day_number(p) if p else UNDATED for p in published), dtype=np.int64,
                        count=len(published))
+    del published  # one string per article, not needed through the pass
     done = 0
     with gen.lock:
-        passes = nearest_of_all(gen.vectors, gen.store.iter_vectors(None, batch=READ_ROWS),
+        passes = nearest_of_all(gen.vectors, gen.store.iter_vectors(None, batch=VECTOR_PAGE),
                                 SEARCHED)
         for ids, found, sims in passes:
             own = _lookup(chunks, articles, ids, missing=-1)
