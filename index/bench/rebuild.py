@@ -13,15 +13,16 @@ is the sum of two measurements, each in its own process so nothing else counts:
   loaded and run twice on the largest model batch a rebuild runs
   (``rebuild_embed_batch_size`` texts of the model's full window: larger write batches go
   through the model that many at a time): its peak RSS minus the process's resident size
-  before loading (``model_mb``), and what stays resident once the batches are done and
-  freed memory is handed back (``resident_mb``).
+  before loading (``model_mb``); before those, its peak on one text at the catch-up's
+  batch (``catch_up_mb``, ``index.rebuild.CATCH_UP_MODEL_BATCH``); and what stays resident
+  once the batches are done and freed memory is handed back (``resident_mb``).
 
 The figure composes them phase by phase (``compose``): the model runs only while
-articles are embedded (phase ``embedding``, and ``saving``, whose catch-up may embed
-articles written meanwhile), so those phases count the index side's peak in that phase
-plus the model's peak; every other phase (the FAISS build and neighbour lists of
-``indexing`` above all, which start by handing freed memory back) counts its peak plus
-the model's resident size. The plain sum of both peaks is reported beside it: it adds the
+articles are embedded, so phase ``embedding`` (the copy) counts the index side's peak in
+that phase plus the model's peak, and ``saving`` (whose catch-up may embed articles
+written meanwhile, beside both built indexes) plus its catch-up peak; every other phase
+(the FAISS build and neighbour lists of ``indexing`` above all, which start by handing
+freed memory back) counts its peak plus the model's resident size. The plain sum of both peaks is reported beside it: it adds the
 model's activations to the FAISS build, which never run at the same time.
 
 Run as ``python -m index.bench.rebuild index|model SPEC.json``; prints one JSON object.
@@ -65,16 +66,17 @@ def measure_rebuild(data_dir: Path, settings: IndexSettings, work: Path,
     return out
 
 
-# Rebuild phases in which the model embeds: the copy, and the catch-up before the swap.
-MODEL_PHASES = frozenset({"rebuild: embedding", "rebuild: saving"})
+# Rebuild phases in which the model embeds, and which of its figures each counts: the
+# copy at the rebuild's batch, the catch-up before the swap at its own.
+MODEL_PHASES = {"rebuild: embedding": "model_mb", "rebuild: saving": "catch_up_mb"}
 
 
 def compose(by_phase_mb: dict[str, float], model: dict[str, Any]) -> tuple[float, str]:
     """A rebuild's peak with the model in the process: the highest over phases of the index
-    side's peak in that phase plus the model's peak (phases where it embeds) or its
-    resident size (the others); returns (MB, the phase it falls in)."""
+    side's peak in that phase plus the model's peak at that phase's batch (phases where it
+    embeds) or its resident size (the others); returns (MB, the phase it falls in)."""
     def with_model(phase: str, mb: float) -> float:
-        return mb + (model["model_mb"] if phase in MODEL_PHASES else model["resident_mb"])
+        return mb + model[MODEL_PHASES.get(phase, "resident_mb")]
 
     phase = max(by_phase_mb, key=lambda p: with_model(p, by_phase_mb[p]))
     return round(with_model(phase, by_phase_mb[phase]), 1), phase
@@ -180,6 +182,7 @@ def rebuild_model(spec: dict[str, Any]) -> dict[str, Any]:
     with freed memory handed back (as ``Generation.index_written`` does first)."""
     from index.embed import Embedder
     from index.memory import release_memory
+    from index.rebuild import CATCH_UP_MODEL_BATCH
 
     settings = IndexSettings(**spec["settings"])
     embedder = Embedder(settings.embedding_model,
@@ -190,6 +193,9 @@ def rebuild_model(spec: dict[str, Any]) -> dict[str, Any]:
     lengths = embedder.count_tokens(texts)
     base = resident_bytes()
     embedder.load()
+    embedder.encode_by_length(texts[:CATCH_UP_MODEL_BATCH], lengths[:CATCH_UP_MODEL_BATCH],
+                              batch_size=CATCH_UP_MODEL_BATCH)
+    catch_up = peak_rss_bytes()  # loading included: an upper bound of the catch-up's
     embedder.encode_by_length(texts, lengths)
     peak = peak_rss_bytes()
     after = resident_bytes()
@@ -198,6 +204,7 @@ def rebuild_model(spec: dict[str, Any]) -> dict[str, Any]:
             "dtype": embedder.dtype.dtype, "weights_dtype": embedder.weights_dtype,
             "texts": len(texts), "tokens_each": min(lengths), "base_mb": round(base / MB, 1),
             "model_mb": round((peak - base) / MB, 1),
+            "catch_up_mb": round((catch_up - base) / MB, 1),
             "after_batches_mb": round((after - base) / MB, 1),
             "resident_mb": round((resident_bytes() - base) / MB, 1)}
 

@@ -64,6 +64,7 @@ def test_rebuild_phase_reports_peak_rss_of_both_sides(settings, embedder, tmp_pa
     assert model["tokens_each"] >= embedder.max_tokens  # texts fill the model's window
     assert model["dtype"] == choose_embed_dtype(settings.embed_dtype).dtype
     assert 0 < model["resident_mb"] <= model["model_mb"]
+    assert 0 < model["catch_up_mb"] <= model["model_mb"]
     assert result["sum_rss_mb"] == pytest.approx(
         result["index_peak_rss_mb"] + model["model_mb"], abs=0.11)
     assert (result["peak_rss_mb"], result["peak_phase"]) == compose(result["by_phase_mb"], model)
@@ -122,11 +123,11 @@ def test_rebuild_only_needs_the_sizes_to_rebuild(capsys: pytest.CaptureFixture[s
 def test_compose_adds_the_model_peak_only_where_it_embeds() -> None:
     """The model's activations count in the phases it embeds in; the FAISS build and the
     neighbour lists (``indexing``) carry only its resident weights."""
-    model = {"model_mb": 600.0, "resident_mb": 250.0}
+    model = {"model_mb": 600.0, "catch_up_mb": 300.0, "resident_mb": 250.0}
     phases = {"open": 900.0, "rebuild: embedding": 1000.0, "rebuild: indexing": 1900.0,
-              "rebuild: saving": 1500.0}
+              "rebuild: saving": 1800.0}
     assert compose(phases, model) == (2150.0, "rebuild: indexing")
-    phases["rebuild: saving"] = 1600.0  # a catch-up embeds beside the built index
+    phases["rebuild: saving"] = 1900.0  # a catch-up embeds beside both built indexes
     assert compose(phases, model) == (2200.0, "rebuild: saving")
     assert compose({"rebuild: embedding": 1000.0, "rebuild: indexing": 1200.0}, model) == (
         1600.0, "rebuild: embedding")
