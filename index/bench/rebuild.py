@@ -2,7 +2,7 @@
 of a benchmark index, measured in fresh processes.
 
 A real rebuild re-embeds every chunk: half a day at 1M chunks on two cores. So the figure
-is the sum of two measurements, each in its own process so nothing else counts:
+is composed from two measurements, each in its own process so nothing else counts:
 
 - **index side**: the real ``Index.open`` + ``Index.rebuild`` of the index, every stored
   article re-chunked with the real tokenizer, written to a new generation (SQLite, FTS;
@@ -22,8 +22,9 @@ articles are embedded, so phase ``embedding`` (the copy) counts the index side's
 that phase plus the model's peak, and ``saving`` (whose catch-up may embed articles
 written meanwhile, beside both built indexes) plus its catch-up peak; every other phase
 (the FAISS build and neighbour lists of ``indexing`` above all, which start by handing
-freed memory back) counts its peak plus the model's resident size. The plain sum of both peaks is reported beside it: it adds the
-model's activations to the FAISS build, which never run at the same time.
+freed memory back) counts its peak plus the model's resident size. The plain sum of both
+peaks is reported beside it: it adds the model's activations to the FAISS build, which
+never run at the same time.
 
 Run as ``python -m index.bench.rebuild index|model SPEC.json``; prints one JSON object.
 """
@@ -195,7 +196,7 @@ def rebuild_model(spec: dict[str, Any]) -> dict[str, Any]:
     embedder.load()
     embedder.encode_by_length(texts[:CATCH_UP_MODEL_BATCH], lengths[:CATCH_UP_MODEL_BATCH],
                               batch_size=CATCH_UP_MODEL_BATCH)
-    catch_up = peak_rss_bytes()  # loading included: an upper bound of the catch-up's
+    catch_up = peak_rss_bytes()  # loading included: an upper bound of a catch-up's peak
     embedder.encode_by_length(texts, lengths)
     peak = peak_rss_bytes()
     after = resident_bytes()
