@@ -15,7 +15,7 @@ import numpy as np
 
 from index.vectors import VectorIndex
 
-BLOCK_ROWS = 16_384  # queries whose running best lists are kept at once
+BLOCK_ROWS = 8_192  # queries whose running best lists are kept at once
 PRODUCT_ROWS = 1_024  # queries multiplied against one part of a list at a time
 
 
@@ -32,18 +32,29 @@ def nearest_of_all(index: VectorIndex, batches: Iterable[tuple[np.ndarray, np.nd
 
 def _blocks(batches: Iterable[tuple[np.ndarray, np.ndarray]], rows: int
             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``batches`` regrouped into blocks of exactly ``rows`` queries (the last may be
+    shorter). The float32 rows are copied into one buffer reused for every block, so a
+    block costs its own size and no list of parts besides: each block must be used up
+    before the next is asked for."""
+    buffer: np.ndarray | None = None
     ids: list[np.ndarray] = []
-    vectors: list[np.ndarray] = []
     held = 0
     for part_ids, part_vectors in batches:
-        ids.append(np.asarray(part_ids, dtype=np.int64))
-        vectors.append(np.asarray(part_vectors, dtype=np.float32))
-        held += len(part_ids)
-        if held >= rows:
-            yield np.concatenate(ids), np.concatenate(vectors)
-            ids, vectors, held = [], [], 0
-    if held:
-        yield np.concatenate(ids), np.concatenate(vectors)
+        part_ids = np.asarray(part_ids, dtype=np.int64)
+        if buffer is None:
+            buffer = np.empty((rows, np.shape(part_vectors)[1]), dtype=np.float32)
+        start = 0
+        while start < len(part_ids):
+            take = min(rows - held, len(part_ids) - start)
+            buffer[held:held + take] = part_vectors[start:start + take]
+            ids.append(part_ids[start:start + take])
+            held += take
+            start += take
+            if held == rows:
+                yield np.concatenate(ids), buffer
+                ids, held = [], 0
+    if held and buffer is not None:
+        yield np.concatenate(ids), buffer[:held]
 
 
 def _block_nearest(index: VectorIndex, queries: np.ndarray, k: int
@@ -52,10 +63,13 @@ def _block_nearest(index: VectorIndex, queries: np.ndarray, k: int
     best = np.full((n, k), -np.inf, dtype=np.float32)
     best_ids = np.full((n, k), -1, dtype=np.int64)
     probes = index.probes(queries)
-    pair_lists = probes.ravel()
-    pair_rows = np.repeat(np.arange(n, dtype=np.int64), probes.shape[1])
+    # (list, query row) pairs sorted by list; 32-bit, as lists and rows are few
+    pair_lists = probes.ravel().astype(np.int32)
+    pair_rows = np.repeat(np.arange(n, dtype=np.int32), probes.shape[1])
+    del probes
     order = np.argsort(pair_lists, kind="stable")
     pair_lists, pair_rows = pair_lists[order], pair_rows[order]
+    del order
     for lst, ids, vectors in index.lists():
         lo, hi = np.searchsorted(pair_lists, [lst, lst + 1])
         rows = pair_rows[lo:hi]

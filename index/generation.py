@@ -18,7 +18,7 @@ from index import hubness
 from index.chunkdays import ChunkDays
 from index.keywords import TermCounts
 from index.memory import release_memory
-from index.store import PendingArticle, Store
+from index.store import VECTOR_PAGE, PendingArticle, Store
 from index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class Generation:
             return np.concatenate(parts) if parts else np.zeros((0, self.vectors.dim), np.float32)
 
         return VectorIndex.build(self.vectors.dim, len(ids), sample,
-                                 lambda: self.store.iter_vectors(None))
+                                 lambda: self.store.iter_vectors(None, batch=VECTOR_PAGE))
 
     # -- the door: reads and writes of this generation's vectors take its lock here ------
     @property
@@ -244,6 +244,7 @@ class Generation:
         take the usual path. Freed build memory is handed back to the system."""
         if not self.vectors_deferred:
             return
+        release_memory()  # what the copy freed (the model's activations) before the build
         self.relayout()
         release_memory()
         hubness.record_all(self, self.vectors, story_similarity=story_similarity,

@@ -37,6 +37,7 @@ import numpy as np
 from index.allknn import nearest_of_all
 from index.chunkdays import UNDATED, day_number
 from index.settings import STORY_DAYS
+from index.store import VECTOR_PAGE
 
 if TYPE_CHECKING:
     from index.storage import IndexGeneration
@@ -112,9 +113,11 @@ def record_all(gen: IndexGeneration, vectors: VectorIndex, *, story_similarity: 
     dated, published = gen.store.article_dates()
     days = np.fromiter((day_number(p) if p else UNDATED for p in published), dtype=np.int64,
                        count=len(published))
+    del published  # one string per article, not needed through the pass
     done = 0
     with gen.lock:
-        passes = nearest_of_all(vectors, gen.store.iter_vectors(None), SEARCHED)
+        passes = nearest_of_all(vectors, gen.store.iter_vectors(None, batch=VECTOR_PAGE),
+                                SEARCHED)
         for ids, found, sims in passes:
             own = _lookup(chunks, articles, ids, missing=-1)
             other = _lookup(chunks, articles, found, missing=-1)

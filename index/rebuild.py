@@ -21,6 +21,10 @@ from index.store import Store
 
 log = logging.getLogger(__name__)
 STORE_PAGE = 500  # stored articles read at a time by a rebuild or re-embed
+# Texts per model call in a catch-up: it runs beside the live and the new index, both
+# built, where a full rebuild batch's activations would set the rebuild's peak
+# (docs/performance.md "Rebuild memory"); it embeds only what arrived meanwhile.
+CATCH_UP_MODEL_BATCH = 1
 
 
 def reembed_stored(settings: IndexSettings, embedder: Embedder, old_dir: Path,
@@ -64,7 +68,10 @@ def catch_up(old: Generation, ingestor: Ingestor, copied: int, *, rounds: int = 
 
     A new or updated article gets a higher id — except that SQLite hands the id of a
     deleted newest row to the next insert, so an update of article ``copied`` itself keeps
-    its id: the boundary article is read again each round (a duplicate costs a hash)."""
+    its id: the boundary article is read again each round (a duplicate costs a hash).
+
+    The model embeds ``CATCH_UP_MODEL_BATCH`` texts at a time from here on."""
+    ingestor.model_batch = CATCH_UP_MODEL_BATCH
     for _ in range(rounds):
         before = ingestor.report.articles_new + ingestor.report.articles_updated
         high = old.store.max_article_id()

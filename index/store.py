@@ -20,6 +20,9 @@ from index.migrations import connect, migrate, transaction
 from index.models import Article, Chunk, ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 
+# Vectors read at a time by whole-index passes (a FAISS build, the neighbour lists): 6 MB
+# of float32 at 768-d, so a pass adds little beside the indexes it builds.
+VECTOR_PAGE = 2_048
 _ARTICLE_COLUMNS = (
     "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
 

@@ -11,10 +11,17 @@ import numpy as np
 import pytest
 
 from index import Index
-from index.bench.rebuild import TARGET_MB, measure_rebuild, rebuild_lines, rebuild_targets
+from index.bench.rebuild import (
+    TARGET_MB,
+    compose,
+    measure_rebuild,
+    rebuild_lines,
+    rebuild_targets,
+)
 from index.bench.run import BenchOptions
 from index.bench.standin import StandInEmbedder
 from index.bench.synthetic import build
+from index.embed_dtype import choose_embed_dtype
 from index.generation import SQLITE_NAME
 
 SAMPLES = Path(__file__).resolve().parents[2] / "index" / "samples"
@@ -55,8 +62,13 @@ def test_rebuild_phase_reports_peak_rss_of_both_sides(settings, embedder, tmp_pa
     model = result["model"]
     assert model["name"] == "minilm" and model["dim"] == 384 and model["model_mb"] > 0
     assert model["tokens_each"] >= embedder.max_tokens  # texts fill the model's window
-    assert result["peak_rss_mb"] == pytest.approx(
+    assert model["dtype"] == choose_embed_dtype(settings.embed_dtype).dtype
+    assert 0 < model["resident_mb"] <= model["model_mb"]
+    assert 0 < model["catch_up_mb"] <= model["model_mb"]
+    assert result["sum_rss_mb"] == pytest.approx(
         result["index_peak_rss_mb"] + model["model_mb"], abs=0.11)
+    assert (result["peak_rss_mb"], result["peak_phase"]) == compose(result["by_phase_mb"], model)
+    assert result["peak_rss_mb"] <= result["sum_rss_mb"] + 0.11
 
     report = {"sizes": [{"size": CHUNKS, "rebuild": result}]}
     [target] = rebuild_targets({CHUNKS: report["sizes"][0]})
@@ -106,3 +118,16 @@ def test_rebuild_only_needs_the_sizes_to_rebuild(capsys: pytest.CaptureFixture[s
     args = cli.build_parser().parse_args(["bench", "--rebuild-only"])
     assert args.func(args) == 2
     assert "--rebuild-only needs --rebuild-sizes" in capsys.readouterr().err
+
+
+def test_compose_adds_the_model_peak_only_where_it_embeds() -> None:
+    """The model's activations count in the phases it embeds in; the FAISS build and the
+    neighbour lists (``indexing``) carry only its resident weights."""
+    model = {"model_mb": 600.0, "catch_up_mb": 300.0, "resident_mb": 250.0}
+    phases = {"open": 900.0, "rebuild: embedding": 1000.0, "rebuild: indexing": 1900.0,
+              "rebuild: saving": 1800.0}
+    assert compose(phases, model) == (2150.0, "rebuild: indexing")
+    phases["rebuild: saving"] = 1900.0  # a catch-up embeds beside both built indexes
+    assert compose(phases, model) == (2200.0, "rebuild: saving")
+    assert compose({"rebuild: embedding": 1000.0, "rebuild: indexing": 1200.0}, model) == (
+        1600.0, "rebuild: embedding")

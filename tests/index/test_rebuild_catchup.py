@@ -14,6 +14,7 @@ from index import Index, IndexSettings
 from index.alerts.feeds import FeedPoller
 from index.alerts.statedb import StateDB
 from index.models import RebuildProgress
+from index.rebuild import CATCH_UP_MODEL_BATCH
 from tests.conftest import write_article
 from tests.e2e.alerts.feed_server import FeedServer
 from tests.e2e.alerts.stories import wheat_entry
@@ -32,6 +33,16 @@ def test_an_article_ingested_mid_rebuild_is_in_the_new_generation(
                              "KARACHI - Cotton yarn exports rose 12 percent in May, the "
                              "textile ministry said, led by orders from China."))
     seen: list[str] = []
+    wrote: list[bool] = []
+    batches: list[int | None] = []  # model batch of each model call after the write
+    encode = index.embedder.encode_by_length
+
+    def recording(texts, lengths, batch_size=None):  # type: ignore[no-untyped-def]
+        if wrote:  # the rebuild's catch-up, after the writer below
+            batches.append(batch_size)
+        return encode(texts, lengths, batch_size=batch_size)
+
+    index.embedder.encode_by_length = recording  # type: ignore[method-assign]
 
     def during(p: RebuildProgress) -> None:
         # The stored articles are copied; the swap has not happened: a writer now.
@@ -40,10 +51,13 @@ def test_an_article_ingested_mid_rebuild_is_in_the_new_generation(
             assert index.ingest([str(late)]).articles_new == 1
             answer = index.answer("cotton yarn exports in May")  # served by the old one
             assert answer.found
+            wrote.append(True)
 
     index.rebuild([], progress=during)
     assert seen and index.generation.dir.name != seen[0]  # swapped
     assert "Cotton exports rise in May" in _titles(index)
+    # the catch-up embedded it beside both built indexes, one text per model call
+    assert batches and set(batches) == {CATCH_UP_MODEL_BATCH}
     assert index.stats().articles == 6 and index.check() == []
     [hit, *_] = index.search("cotton yarn exports May", k=3)
     assert hit.article.title == "Cotton exports rise in May"

@@ -395,3 +395,42 @@ def test_nearest_of_all_pads_with_minus_one_when_the_index_is_small() -> None:
     assert (found[:, 5:] == -1).all() and (found[:, :5] >= 0).all()
     assert found[:, 0].tolist() == list(range(5))  # each vector is its own nearest
     assert np.all(np.diff(scores[:, :5], axis=1) <= 0)
+
+
+@pytest.mark.parametrize("codes", ["fp16", "sq8"])
+@pytest.mark.parametrize("same_batches", [True, False])
+def test_presized_build_holds_what_plain_adds_hold(monkeypatch, codes: str,
+                                                   same_batches: bool) -> None:
+    """An IVF build sizes each list before adding (``_add_presized``); its lists must hold
+    the ids and codes FAISS's own ``add_with_ids`` puts there, also when the second pass
+    sees other batches than the first (it then assigns those again)."""
+    monkeypatch.setattr(vmod, "FLAT_MAX", 1000)
+    if codes == "sq8":
+        monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 50_000)
+    n = 3000
+    x = _clustered(n, seed=3)
+    ids = np.arange(n, dtype=np.int64) * 3 + 7
+    calls = []
+
+    def batches():
+        calls.append(None)
+        size = 1000 if same_batches or len(calls) == 1 else 700
+        return [(ids[s:s + size], x[s:s + size]) for s in range(0, n, size)]
+
+    vi = VectorIndex.build(DIM, n, lambda k: x[:k], batches)
+    assert vi.layout == "ivf" and vi.codes == codes and vi.ntotal == n and len(calls) == 2
+    plain = faiss.clone_index(vi.index)
+    plain.reset()  # trained, empty
+    plain.add_with_ids(x, ids)
+    got, want = faiss.downcast_index(vi.index).invlists, faiss.downcast_index(plain).invlists
+    size = vi.index.code_size
+    for lst in range(vi.index.nlist):
+        m = want.list_size(lst)
+        assert got.list_size(lst) == m
+        if m:
+            assert np.array_equal(faiss.rev_swig_ptr(got.get_ids(lst), m),
+                                  faiss.rev_swig_ptr(want.get_ids(lst), m))
+            assert np.array_equal(faiss.rev_swig_ptr(got.get_codes(lst), m * size),
+                                  faiss.rev_swig_ptr(want.get_codes(lst), m * size))
+    found, _ = vi.reconstruct(ids[:50])
+    assert np.array_equal(found, ids[:50])  # the direct map knows every id
