@@ -19,7 +19,7 @@ from index.chunkdays import ChunkDays
 from index.keywords import TermCounts
 from index.memory import release_memory
 from index.store import VECTOR_PAGE, PendingArticle, Store
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, cosines_with
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +204,7 @@ class Generation:
 
     def cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine of ``vector`` with each stored chunk of ``ids`` (missing ones left out)."""
-        stored = self.vectors_of(ids)
-        if not stored:
-            return {}
-        sims = np.stack(list(stored.values())) @ vector
-        return dict(zip(stored, sims.tolist(), strict=True))
+        return cosines_with(self.vectors_of(ids), vector)
 
     def write_batch(self, batch: Sequence[PendingArticle], vectors: np.ndarray
                     ) -> tuple[list[int], list[int]]:

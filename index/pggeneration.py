@@ -25,7 +25,7 @@ from index.keywords import TermCounts
 from index.memory import release_memory
 from index.pgstore import PgStore
 from index.store import PendingArticle
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, cosines_with
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,7 @@ class PgGeneration:
         return out
 
     def cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
-        stored = self.vectors_of(ids)
-        if not stored:
-            return {}
-        sims = np.stack(list(stored.values())) @ vector
-        return dict(zip(stored, sims.tolist(), strict=True))
+        return cosines_with(self.vectors_of(ids), vector)
 
     def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
         ids = self.days.window(start, end)

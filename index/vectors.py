@@ -83,6 +83,15 @@ def ivf_codes(count: int, dim: int) -> str:
 _QTYPES = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}
 
 
+def cosines_with(stored: dict[int, np.ndarray], vector: np.ndarray) -> dict[int, float]:
+    """Cosine of ``vector`` with each stored unit vector, by chunk id (both generations'
+    ``cosines``: the exact stored vectors, not the index's codes)."""
+    if not stored:
+        return {}
+    sims = np.stack(list(stored.values())) @ vector
+    return dict(zip(stored, sims.tolist(), strict=True))
+
+
 @contextmanager
 def all_cores() -> Iterator[None]:
     """Let FAISS use every core for a bulk build, then return to one thread for queries."""

@@ -24,14 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pydantic import SecretStr
 
 from index.api import Index
 from index.bench.synthetic import build
 from index.embed import Embedder
 from index.settings import IndexSettings
 from index.store import Store
-from tests.bench.pg_ingest import start_server
+from tests.bench.pg_ingest import open_sides, start_server
 from tests.bench.pg_load import load
 
 WARMUP = 5
@@ -61,13 +60,7 @@ def main() -> None:
         base = IndexSettings(embedding_model=model)
         embedder = Embedder(model, batch_size=base.embed_batch_size, dtype=base.embed_dtype)
         embedder.load()
-        sides = {
-            "sqlite": Index.open(base.model_copy(update={"data_dir": root / "lite"}),
-                                 embedder=embedder),
-            "postgres": Index.open(base.model_copy(update={"data_dir": root / "pgdata",
-                                                           "database_url": SecretStr(url)}),
-                                   embedder=embedder),
-        }
+        sides = open_sides(base, root, url, embedder)
         try:
             out.update(measure(sides, embedder, read_questions(args.questions,
                                                                args.questions_asked)))

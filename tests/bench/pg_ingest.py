@@ -41,6 +41,19 @@ def start_server(root: Path) -> tuple[object, str]:
     return server, url
 
 
+def open_sides(base: IndexSettings, root: Path, url: str, embedder: Embedder
+               ) -> dict[str, Index]:
+    """The two backends side by side with one embedder: SQLite + FAISS under ``root`` and
+    PostgreSQL at ``url``."""
+    return {
+        "sqlite": Index.open(base.model_copy(update={"data_dir": root / "lite"}),
+                             embedder=embedder),
+        "postgres": Index.open(base.model_copy(update={"data_dir": root / "pgdata",
+                                                       "database_url": SecretStr(url)}),
+                               embedder=embedder),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", help="corpus JSONL")
@@ -62,13 +75,7 @@ def main() -> None:
                         dtype=base.embed_dtype)
     embedder.load()
     embedder.encode(["warm up the model", "and its thread pool"])
-    sides = {
-        "sqlite": Index.open(base.model_copy(update={"data_dir": root / "lite"}),
-                             embedder=embedder),
-        "postgres": Index.open(base.model_copy(update={"data_dir": root / "pgdata",
-                                                       "database_url": SecretStr(url)}),
-                               embedder=embedder),
-    }
+    sides = open_sides(base, root, url, embedder)
     rates: dict[str, list[float]] = {name: [] for name in sides}
     totals = {name: [0, 0.0] for name in sides}
     try:
