@@ -37,6 +37,7 @@ from index.lifecycle import (
     live_or_new,
     pointed_dir,
 )
+from index.pglocks import session_lock
 from index.pgstore import LIVE_TABLE
 from index.rebuild import reembed_stored
 from index.settings import IndexSettings
@@ -269,25 +270,15 @@ class PgBackend:
     @contextlib.contextmanager
     def rebuild_lock(self) -> Iterator[bool]:
         """A session advisory lock on a connection of its own, held for the rebuild."""
-        with self._connect() as conn:
-            got = bool(conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))",
-                                    (REBUILD_LOCK,)).fetchone()[0])
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (REBUILD_LOCK,))
+        with self._connect() as conn, session_lock(conn, REBUILD_LOCK, wait=False) as got:
+            yield got
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
         """A session advisory lock on a connection of its own, waited for; the server
         releases it should the process die."""
-        with self._connect() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (WRITE_LOCK,))
-            try:
-                yield
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (WRITE_LOCK,))
+        with self._connect() as conn, session_lock(conn, WRITE_LOCK, wait=True):
+            yield
 
 
 class PgNewGeneration:

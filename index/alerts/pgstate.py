@@ -26,6 +26,7 @@ from typing import Any, Self
 import psycopg
 
 from index.alerts.state import StateCursor
+from index.pglocks import session_lock
 from index.pgmigrations import LOCK_KEY, migrate
 
 SCHEMA = "alerts"
@@ -232,15 +233,8 @@ class PgStateDB:
             yield False
             return
         try:
-            conn = self._holder_conn()
-            key = LOCK_PREFIX + name
-            got = bool(conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))",
-                                    (key,)).fetchone()[0])
-            try:
+            with session_lock(self._holder_conn(), LOCK_PREFIX + name, wait=False) as got:
                 yield got
-            finally:
-                if got:
-                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
         finally:
             local.release()
 
