@@ -72,17 +72,20 @@ def test_senders_claiming_at_once_get_disjoint_rows(
     total = 300
     dbs = [open_state_db() for _ in range(3)]
     _enqueue(dbs[0], total)
-    start = threading.Barrier(len(dbs))
+    start, first = threading.Barrier(len(dbs)), threading.Barrier(len(dbs))
     got: list[list[int]] = [[] for _ in dbs]
     errors: list[BaseException] = []
 
     def sender(n: int) -> None:
         try:
             outbox = Outbox(dbs[n])
-            start.wait()
-            while batch := outbox.claim_due(limit=7):
+            start.wait(timeout=60)
+            batch = outbox.claim_due(limit=7)
+            first.wait(timeout=60)  # all hold a claim at once: the senders overlap for sure
+            while batch:
                 got[n] += [a.id for a in batch]
                 outbox.mark_sent([a.id for a in batch], message_id=n)
+                batch = outbox.claim_due(limit=7)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -94,7 +97,7 @@ def test_senders_claiming_at_once_get_disjoint_rows(
     assert errors == []
     claimed = [i for ids in got for i in ids]
     assert len(claimed) == len(set(claimed)) == total  # each row once, none lost
-    assert sum(1 for ids in got if ids) >= 2  # they did run side by side
+    assert all(got)  # each sender's first claim got rows of its own
     assert dbs[0].query("SELECT count(*) FROM outbox WHERE status = 'sent'") == [(total,)]
 
 
