@@ -6,13 +6,14 @@ The embedded index is grown from a real seed with ``newsbot bench``'s stand-ins
 (``index.bench.synthetic``), then loaded into a PostgreSQL started here from pgserver
 (``tests.bench.pg_load``: same chunks and vectors, the HNSW index and neighbour lists built
 once). Questions are asked question by question on both, alternating which goes first.
-With ``--ingest`` (The News CSV of ``../shared/data/raw``), articles new to the index are
-then ingested into both grown indexes, part by part, alternating which goes first: ingest
-speed at that size (``tests.bench.pg_ingest`` measures it on empty indexes).
+With ``--ingest CORPUS`` (articles the seed does not hold: seed the dev passages alone and
+ingest the 2015 business corpus), they are then ingested into both grown indexes, part by
+part, alternating which goes first: ingest speed at that size (``tests.bench.pg_ingest``
+measures it on empty indexes).
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m tests.bench.pg_ask \\
         DATA_DIR/gen-…/newsbot.sqlite ../shared/data/rtqa_dev_questions.jsonl --size 100000 \\
-        --ingest ../shared/data/raw/thenews_pk_articles_partial_cp1252.csv
+        --ingest ../shared/data/pk_business_2015.jsonl
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ def main() -> None:
     parser.add_argument("questions", type=Path, help="questions JSONL (question, asked_at)")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--questions-asked", type=int, default=200)
-    parser.add_argument("--ingest", type=Path, metavar="CSV",
-                        help="The News CSV (Article, Date, Heading, NewsType): its sports "
-                             "articles, new to the index, are then ingested on both sides")
+    parser.add_argument("--ingest", type=Path, metavar="CORPUS",
+                        help="a corpus JSONL of articles the seed does not hold: then "
+                             "ingested into both grown indexes")
     parser.add_argument("--ingest-articles", type=int, default=120)
     parser.add_argument("--ingest-parts", type=int, default=4)
     args = parser.parse_args()
@@ -74,7 +75,8 @@ def main() -> None:
             out.update(measure(sides, embedder, read_questions(args.questions,
                                                                args.questions_asked)))
             if args.ingest:
-                lines = news_records(args.ingest, "sports", args.ingest_articles)
+                lines = args.ingest.read_text(encoding="utf-8").splitlines()
+                lines = [line for line in lines if line.strip()][: args.ingest_articles]
                 ingest = ingest_side_by_side(sides, write_parts(lines, root, args.ingest_parts))
                 out["ingest_at_size"] = ingest
         finally:
@@ -92,18 +94,6 @@ def read_questions(path: Path, limit: int) -> list[tuple[str, dt.date]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     return [(r["question"], dt.date.fromisoformat(r["asked_at"][:10])) for r in rows[:limit]]
-
-
-def news_records(path: Path, kind: str, limit: int) -> list[str]:
-    """The first ``limit`` articles of one ``NewsType`` of The News CSV, as corpus JSONL
-    lines (the business ones overlap the 2015 business corpus the seed may hold)."""
-    import csv
-
-    with path.open(encoding="cp1252", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["NewsType"] == kind][:limit]
-    return [json.dumps({"id": f"thenews-{kind}-{i}", "title": r["Heading"],
-                        "published_at": r["Date"], "source": "The News", "body": r["Article"]})
-            for i, r in enumerate(rows)]
 
 
 def measure(sides: dict[str, Index], embedder: Embedder,

@@ -108,6 +108,9 @@ def ingest_side_by_side(sides: dict[str, Index], parts: list[Path]) -> dict[str,
             rates[name].append(report.chunks_embedded / seconds)
             totals[name][0] += report.chunks_embedded
             totals[name][1] += seconds
+    if not all(c for c, _ in totals.values()):
+        raise SystemExit(f"nothing was embedded on one side ({totals}): are the articles "
+                         "already in the index?")
     total_rate = {name: c / s for name, (c, s) in totals.items()}
     return {
         "chunks_per_s": {n: [round(r, 2) for r in v] for n, v in rates.items()},
