@@ -50,9 +50,9 @@ def test_migrations_run_once_even_when_processes_open_together(pg_url: str) -> N
         assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS)
         assert conn.execute("SELECT count(*) FROM store_state").fetchone()[0] == 1
         indexes = {r[0] for r in conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'chunks'")}
+            "SELECT indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'chunks_fts')")}
     assert any("USING hnsw" in d and "vector_ip_ops" in d for d in indexes)
-    assert any("USING gin" in d for d in indexes)
+    assert any("chunks_fts USING gin (tsv)" in d for d in indexes)
 
 
 def test_a_newer_schema_and_another_vector_size_are_refused(pg_url: str) -> None:
