@@ -552,6 +552,15 @@ class PgStore:
         with self.lock:
             return int(self.conn.execute("SELECT chunks FROM store_state").fetchone()[0])
 
+    def token_totals(self) -> tuple[int, int]:
+        """The keyword side's summed token count (bm25's avgdl · N) as every write keeps it,
+        and as the rows hold it (a scan: for ``check``, not per question)."""
+        with self.lock:
+            kept, counted = self.conn.execute(
+                "SELECT tokens, (SELECT coalesce(sum(tokens), 0) FROM chunks_fts) "
+                "FROM store_state").fetchone()
+        return int(kept), int(counted)
+
     def chunk_days_text(self, undated: int) -> str:
         """Every chunk's id and its article's publication day (days since 1970, ``undated``
         when none), one space-separated string built in the server, as
