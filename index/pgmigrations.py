@@ -14,7 +14,7 @@ has shipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import psycopg
 
@@ -124,7 +124,7 @@ def stored_version(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: psycopg.Connection, dim: int, migrations: list[Migration] | None = None,
+def migrate(conn: psycopg.Connection, dim: int, migrations: Sequence[Migration] | None = None,
             *, name: str = "index") -> int:
     """Apply pending migrations to the database of ``conn`` (an autocommit connection);
     return the schema version. ``migrations`` defaults to the index's own list."""
