@@ -92,7 +92,7 @@ NEWS = [
         "Cargo ships waited outside the port for days while cranes were repaired.",
         "Shipping lines said the delays cost them millions of dollars."]),
     article("a5", "Rains flood Lahore", [
-        "Heavy rains flooded Lahore's streets; the port city of Karachi was spared.",
+        "Heavy rains flooded Lahore's streets; Karachi's port was spared, Karachi's mayor said.",
         "Forecasters expect more rain in Punjab, and more flooding, this week."]),
 ]
 QUERIES = ['"port"', '"port" OR "cargo" OR "ships"', '"karachi\'s" OR "port"',
