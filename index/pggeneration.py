@@ -162,7 +162,8 @@ class PgGeneration:
         return 0, 0
 
     def check(self) -> list[str]:
-        """Disagreements between the chunk rows, the kept chunk count and the full text."""
+        """Disagreements between the chunk rows, the kept chunk and token counts and the
+        full text."""
         problems = []
         chunks = len(self.store.chunk_ids())
         kept = self.store.chunk_count()
@@ -171,6 +172,9 @@ class PgGeneration:
         fts = self.store.fts_count()
         if fts != chunks:
             problems.append(f"full text holds {fts} rows, {chunks} chunks stored")
+        kept_tokens, tokens = self.store.token_totals()
+        if kept_tokens != tokens:
+            problems.append(f"the token count says {kept_tokens}, the full text holds {tokens}")
         return problems
 
     def disk_bytes(self) -> int | None:

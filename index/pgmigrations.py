@@ -7,14 +7,57 @@ processes may open the same database at once: each migration step holds a transa
 advisory lock and re-reads the number under it, so a step runs exactly once.
 
 A migration is a SQL text whose ``{dim}`` is the vector size (a pgvector column and its
-index are typed by it). Append new migrations at the end; never edit one that has shipped.
+index are typed by it), or a function of the connection for a step SQL alone cannot do (one
+that needs Python's text folding). Append new migrations at the end; never edit one that
+has shipped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import psycopg
 
-MIGRATIONS: list[str] = [
+from index.pgfts import INSERT_ROWS, fts_rows, text_config_sql
+
+Migration = str | Callable[[psycopg.Connection], None]
+FILL_BATCH = 2_000  # chunks folded and written per statement when migration 3 fills chunks_fts
+
+
+def _keyword_rows(conn: psycopg.Connection) -> None:
+    """3: keyword search as FTS5 ranks it (``index.pgfts``): the text configuration (Porter,
+    no stop words), ``chunks_fts`` with each chunk's folded tsvector and token count, filled
+    from the chunks already stored, the summed token count in ``store_state``; the old
+    ``chunks.tsv`` (``english``, no diacritics fold) dropped."""
+    types = [r[0] for r in conn.execute(
+        "SELECT alias FROM ts_token_type('default') WHERE alias <> 'blank' ORDER BY tokid")]
+    for statement in text_config_sql(types):
+        conn.execute(statement)
+    conn.execute("""
+        CREATE TABLE chunks_fts (
+            chunk_id bigint PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+            article_id bigint NOT NULL,
+            tokens integer NOT NULL,  -- |D|: the words of the search title and the text
+            tsv tsvector NOT NULL     -- search title weighted A, text B
+        )""")
+    last, total = 0, 0
+    while True:
+        rows = conn.execute(
+            "SELECT id, article_id, search_title, text FROM chunks WHERE id > %s "
+            "ORDER BY id LIMIT %s", (last, FILL_BATCH)).fetchall()
+        if not rows:
+            break
+        params, tokens = fts_rows(rows)
+        conn.execute(INSERT_ROWS, params)
+        total += tokens
+        last = rows[-1][0]
+    conn.execute("CREATE INDEX chunks_fts_tsv ON chunks_fts USING gin (tsv)")
+    conn.execute("ALTER TABLE store_state ADD COLUMN tokens bigint NOT NULL DEFAULT 0")
+    conn.execute("UPDATE store_state SET tokens = %s", (total,))
+    conn.execute("DROP INDEX chunks_tsv")
+    conn.execute("ALTER TABLE chunks DROP COLUMN tsv")
+
+MIGRATIONS: list[Migration] = [
     # 1: articles, chunks with float vectors (HNSW, inner product = cosine on unit vectors)
     # and a weighted tsvector (title A, text B) under GIN, metadata, and one row counting
     # committed writes (data_version) and chunks (the N of the keyword ranking's idf).
@@ -66,6 +109,7 @@ MIGRATIONS: list[str] = [
         sims real[] NOT NULL    -- their cosines
     );
     """,
+    _keyword_rows,
 ]
 
 LOCK_KEY = "newsbot.pgmigrations"
@@ -80,7 +124,7 @@ def stored_version(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: psycopg.Connection, dim: int, migrations: list[str] | None = None,
+def migrate(conn: psycopg.Connection, dim: int, migrations: Sequence[Migration] | None = None,
             *, name: str = "index") -> int:
     """Apply pending migrations to the database of ``conn`` (an autocommit connection);
     return the schema version. ``migrations`` defaults to the index's own list."""
@@ -99,5 +143,9 @@ def migrate(conn: psycopg.Connection, dim: int, migrations: list[str] | None = N
                                    f"newsbot ({len(steps)})")
             if version == len(steps):
                 return version
-            conn.execute(steps[version].format(dim=int(dim)))
+            step = steps[version]
+            if isinstance(step, str):
+                conn.execute(step.format(dim=int(dim)))
+            else:
+                step(conn)
             conn.execute("UPDATE schema_version SET version = %s", (version + 1,))

@@ -5,13 +5,12 @@ several processes share, with the vectors in the database (pgvector) instead of 
 - Vectors: a ``vector(dim)`` column under an HNSW index with inner-product ops (the vectors
   are unit length, so the inner product is the cosine). ``nearest`` answers a vector query,
   the job ``index.vectors.VectorIndex.search`` does beside the SQLite store.
-- Full text: a stored ``tsvector`` (title weighted A, text B, ``english`` stemming) under
-  GIN, ranked BM25-like: each term's ``ts_rank`` (the title counting twice the text, as the
-  SQLite side weighs FTS5's bm25) times the term's BM25 idf, summed. Without the idf a
-  common word counts as much as a rare name (docs/postgres.md has the measured gap).
+- Full text: ``chunks_fts``, a ``tsvector`` per chunk (search title weighted A, text B) under
+  GIN, cut, folded and stemmed as FTS5's tokenizer does and ranked by FTS5's bm25
+  (``index.pgfts``; docs/postgres.md has the measured parity).
 - Writes: one transaction each, as in SQLite; every write also updates ``store_state``
   (a write count, so ``data_version`` tells another process that something was committed,
-  and the chunk count the idf needs without a ``count(*)`` per question).
+  and the chunk and token counts bm25's idf and average length need without a scan).
 
 One connection guarded by a lock, as ``index.store.Store`` does; a pool for many threads is
 part of the wiring still to come (docs/postgres.md).
@@ -20,7 +19,6 @@ part of the wiring still to come (docs/postgres.md).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,6 +28,7 @@ import psycopg
 from pgvector import Vector
 from pgvector.psycopg import register_vector
 
+from index import pgfts
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 from index.pgmigrations import migrate, stored_version
@@ -38,11 +37,6 @@ from index.store import Neighbours, PendingArticle, best_neighbours, iso, utcnow
 ARTICLE_COLUMNS = (
     "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
 CHUNK_COLUMNS = 'id, article_id, start, "end", text'
-TEXT_CONFIG = "english"
-# ts_rank weights for the labels {D, C, B, A}: a title (A) word counts twice a text (B)
-# word; normalization 1 divides by 1 + log(length), so long chunks do not win by length.
-RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
-RANK_NORMALIZATION = 1
 HNSW_BUILD_MEMORY = "1GB"  # maintenance_work_mem of a bulk HNSW build (~100k 768-d vectors)
 # HNSW candidate lists (pgvector's ``hnsw.ef_search``, raised to k for larger queries). A
 # question's search needs recall: 250 gives recall@10 0.989 against exact search at 100k
@@ -160,11 +154,11 @@ class PgStore:
             raise GenerationRetired(f"generation {self.schema} was replaced by "
                                     f"{row[0] if row else 'nothing'}; nothing was written")
 
-    def _bump(self, chunks: int = 0) -> None:
-        """Count a write (and the chunks it added, negative for removed ones), in the
-        caller's transaction."""
-        self.conn.execute("UPDATE store_state SET writes = writes + 1, chunks = chunks + %s",
-                          (chunks,))
+    def _bump(self, chunks: int = 0, tokens: int = 0) -> None:
+        """Count a write (and the chunks and keyword tokens it added, negative for removed
+        ones), in the caller's transaction."""
+        self.conn.execute("UPDATE store_state SET writes = writes + 1, chunks = chunks + %s, "
+                          "tokens = tokens + %s", (chunks, tokens))
 
     # -- dedup lookups ----------------------------------------------------------------------
     def has_hash(self, body_hash: str) -> bool:
@@ -190,8 +184,10 @@ class PgStore:
             self._check_live()
             cur = self.conn.cursor()
             replaced = [item.replaces for item in batch if item.replaces is not None]
+            tokens_removed = 0
             if replaced:
-                removed.extend(self._delete(cur, replaced))
+                gone, tokens_removed = self._delete(cur, replaced)
+                removed.extend(gone)
             cur.executemany(
                 "INSERT INTO articles (ext_id, key, body_hash, title, published_at, "
                 "source, url, category, body, origin, note, ingested_at, link_topics) "
@@ -206,6 +202,7 @@ class PgStore:
                     break
             # Chunks by binary COPY (vectors in pgvector's binary form); their ids, assigned
             # by the identity column, are read back in batch and chunk order.
+            texts: list[tuple[int, str, str]] = []  # (article id, search title, text)
             with cur.copy('COPY chunks (article_id, ordinal, start, "end", text, search_title, '
                           "vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(["int8", "int4", "int4", "int4", "text", "text", "vector"])
@@ -214,23 +211,29 @@ class PgStore:
                     vectors = np.asarray(item.vectors, dtype=np.float32)
                     for c, v in zip(item.chunks, vectors, strict=True):
                         copy.write_row((article_id, c.ordinal, c.start, c.end, c.text, title, v))
+                        texts.append((article_id, title, c.text))
             new_ids = [r[0] for r in cur.execute(
                 "SELECT id FROM chunks WHERE article_id = ANY(%s::bigint[]) "
                 "ORDER BY array_position(%s::bigint[], article_id), ordinal",
                 (article_ids, article_ids)).fetchall()]
+            params, tokens = pgfts.fts_rows(
+                [(c, *t) for c, t in zip(new_ids, texts, strict=True)])
+            cur.execute(pgfts.INSERT_ROWS, params)
             self._put_meta("last_ingest", now)
-            self._bump(len(new_ids) - len(removed))
+            self._bump(len(new_ids) - len(removed), tokens - tokens_removed)
         return new_ids, removed
 
-    def _delete(self, cur: psycopg.Cursor, article_ids: list[int]) -> list[int]:
-        """Delete articles (their chunks go by the foreign key's cascade) in the caller's
-        transaction; return the removed chunk ids."""
-        gone = [r[0] for r in cur.execute(
-            "SELECT id FROM chunks WHERE article_id = ANY(%s::bigint[]) ORDER BY id",
-            (article_ids,)).fetchall()]
+    def _delete(self, cur: psycopg.Cursor, article_ids: list[int]) -> tuple[list[int], int]:
+        """Delete articles (their chunks and keyword rows go by the foreign keys' cascade) in
+        the caller's transaction; return the removed chunk ids and their keyword tokens."""
+        rows = cur.execute(
+            "SELECT c.id, coalesce(f.tokens, 0) FROM chunks AS c "
+            "LEFT JOIN chunks_fts AS f ON f.chunk_id = c.id "
+            "WHERE c.article_id = ANY(%s::bigint[]) ORDER BY c.id", (article_ids,)).fetchall()
+        gone = [r[0] for r in rows]
         self._forget_neighbours(cur, gone)
         cur.execute("DELETE FROM articles WHERE id = ANY(%s::bigint[])", (article_ids,))
-        return gone
+        return gone, sum(r[1] for r in rows)
 
     def delete_articles(self, article_ids: Sequence[int]) -> list[int]:
         ids = [int(a) for a in article_ids]
@@ -238,8 +241,8 @@ class PgStore:
             return []
         with self.lock, self.conn.transaction():
             self._check_live()
-            gone = self._delete(self.conn.cursor(), ids)
-            self._bump(-len(gone))
+            gone, tokens = self._delete(self.conn.cursor(), ids)
+            self._bump(-len(gone), -tokens)
         return gone
 
     def article_ids_from(self, source: str) -> list[int]:
@@ -418,46 +421,19 @@ class PgStore:
 
     # -- keyword search ---------------------------------------------------------------------
     def keyword_search(self, match: str, limit: int) -> list[tuple[int, int, float]]:
-        """Chunks holding any of the terms, by minus the sum over the terms of idf × ts_rank
-        (lower = better, as FTS5's bm25). A term that is only stop words is left out."""
-        idf = self._idf(quoted_terms(match))
-        if not idf:
-            return []
-        one = f"phraseto_tsquery('{TEXT_CONFIG}', %s)"
-        score = " + ".join(
-            [f"%s * ts_rank('{RANK_WEIGHTS}', tsv, {one}, {RANK_NORMALIZATION})"] * len(idf))
-        params = [p for term, weight in idf.items() for p in (weight, term)]
-        rows = self._rows(
-            f"SELECT id, article_id, -({score}) AS score FROM chunks "
-            f"WHERE tsv @@ ({' || '.join([one] * len(idf))}) ORDER BY score, id LIMIT %s",
-            (*params, *idf, limit))
-        return [(r[0], r[1], float(r[2])) for r in rows]
-
-    def _idf(self, terms: list[str]) -> dict[str, float]:
-        """Each term's BM25 idf, ln(1 + (N - n + 0.5) / (n + 0.5)) with N chunks of which n
-        hold the term; terms without a lexeme (stop words) are dropped."""
-        rows = self._rows(
-            "SELECT t.term, (SELECT count(*) FROM chunks WHERE tsv @@ t.q), s.chunks "
-            f"FROM (SELECT term, phraseto_tsquery('{TEXT_CONFIG}', term) AS q "
-            "FROM unnest(%s::text[]) AS term) AS t, store_state AS s "
-            "WHERE numnode(t.q) > 0", (list(dict.fromkeys(terms)),))
-        return {term: math.log(1 + (max(total, held) - held + 0.5) / (held + 0.5))
-                for term, held, total in rows}
+        """Chunks holding any of the terms, by FTS5's bm25 (lower = better; ``index.pgfts``)."""
+        terms = quoted_terms(match)
+        with self.lock:
+            return pgfts.keyword_search(self.conn, terms, limit)
 
     def term_counts(self, terms: list[str], cap: int) -> dict[str, int]:
-        out = {}
         with self.lock:
-            for term in terms:
-                out[term] = int(self.conn.execute(
-                    "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tsv @@ "
-                    f"phraseto_tsquery('{TEXT_CONFIG}', %s) LIMIT %s) AS hits",
-                    (term.replace('"', ""), cap)).fetchone()[0])
-        return out
+            return pgfts.term_counts(self.conn, [t.replace('"', "") for t in terms], cap)
 
     def fts_count(self) -> int:
         with self.lock:
             return int(self.conn.execute(
-                "SELECT count(*) FROM chunks WHERE tsv IS NOT NULL").fetchone()[0])
+                "SELECT count(*) FROM chunks_fts").fetchone()[0])
 
     # -- dates ------------------------------------------------------------------------------
     def chunk_ids_published(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
@@ -580,6 +556,15 @@ class PgStore:
         """Chunks stored, as every write keeps it (no ``count(*)``)."""
         with self.lock:
             return int(self.conn.execute("SELECT chunks FROM store_state").fetchone()[0])
+
+    def token_totals(self) -> tuple[int, int]:
+        """The keyword side's summed token count (bm25's avgdl · N) as every write keeps it,
+        and as the rows hold it (a scan: for ``check``, not per question)."""
+        with self.lock:
+            kept, counted = self.conn.execute(
+                "SELECT tokens, (SELECT coalesce(sum(tokens), 0) FROM chunks_fts) "
+                "FROM store_state").fetchone()
+        return int(kept), int(counted)
 
     def chunk_days_text(self, undated: int) -> str:
         """Every chunk's id and its article's publication day (days since 1970, ``undated``

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.bm25 import TEXT_WEIGHT, TITLE_WEIGHT
 from index.migrations import connect, migrate, stored_version, transaction
 from index.models import Article, Chunk, ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
@@ -255,7 +256,8 @@ class Store:
         """(chunk id, article id, bm25) for an FTS5 MATCH expression; lower bm25 = better."""
         with self.lock:
             rows = self.conn.execute(
-                "SELECT f.rowid, c.article_id, bm25(chunks_fts, 2.0, 1.0) AS score "
+                "SELECT f.rowid, c.article_id, "
+                f"bm25(chunks_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score "
                 "FROM chunks_fts AS f JOIN chunks AS c ON c.id = f.rowid "
                 "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
                 (match, limit),

@@ -9,7 +9,8 @@ alternating which goes first, with random unit vectors of the default model's si
 store's write cost does not depend on what the vectors say; the embedder is left out on
 purpose). Then every question runs the keyword side only (``index.search.fts_query``, no
 term planning) on both stores, interleaved, and is scored as ``newsbot eval`` scores
-answers: Hits@k and MRR@10 over the first distinct articles.
+answers: Hits@k and MRR@10 over the first distinct articles, for all questions and for
+those asked before and from ``--split-year`` (tune on one half, confirm on the other).
 
 Store writes only: the SQLite figure has no FAISS add, the Postgres figure includes the
 HNSW and GIN index maintenance that replaces it.
@@ -70,11 +71,44 @@ def articles_ranked(store: IndexStore, question: str, k: int = 10) -> list[int]:
     return out[:k]
 
 
+def report(label: str, questions: list, runs: list[dict[str, tuple[list[str], float]]]
+           ) -> None:
+    """Hits@k, MRR@10 and p50 per store, and how often Postgres agrees with SQLite."""
+    n = len(questions)
+    if not n:
+        return
+    print(f"keyword side only, {label}, {n} questions:")
+    for name in runs[0]:
+        hits = {1: 0, 3: 0, 10: 0}
+        rr = 0.0
+        for q, run in zip(questions, runs, strict=True):
+            rank = next((r for r, e in enumerate(run[name][0], 1) if e in q.gold_ids), None)
+            if rank:
+                rr += 1 / rank
+                for k in hits:
+                    hits[k] += rank <= k
+        p50 = statistics.median(run[name][1] for run in runs) * 1000
+        print(f"  {name:8s} Hits@1 {hits[1] / n:.4f}  Hits@3 {hits[3] / n:.4f}  "
+              f"Hits@10 {hits[10] / n:.4f}  MRR@10 {rr / n:.4f}  p50 {p50:.1f} ms")
+    same_top = 0
+    overlap: list[float] = []
+    for run in runs:
+        a, b = run["sqlite"][0], run["postgres"][0]
+        same_top += bool(a) and bool(b) and a[0] == b[0]
+        if a or b:
+            overlap.append(len(set(a) & set(b)) / max(len(a), len(b)))
+    print(f"  same first article: {same_top / n:.3f}; "
+          f"top-10 overlap (mean): {statistics.mean(overlap):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus")
     parser.add_argument("questions")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--split-year", type=int, default=2022,
+                        help="also report questions asked before this year and from it "
+                             "(tune on the first, confirm on the second)")
     args = parser.parse_args()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
@@ -110,36 +144,21 @@ def main() -> None:
 
         ext = {name: {a.rowid: a.ext_id for a in s.iter_articles()} for name, s in stores.items()}
         questions = list(read_questions(Path(args.questions)))
-        hits = {name: {1: 0, 3: 0, 10: 0} for name in stores}
-        rr = {name: 0.0 for name in stores}
-        took: dict[str, list[float]] = {name: [] for name in stores}
-        same_top = 0
-        overlap: list[float] = []
+        runs: list[dict[str, tuple[list[str], float]]] = []
         for i, q in enumerate(questions):
-            found = {}
+            run = {}
             for name in (list(stores) if i % 2 == 0 else list(stores)[::-1]):
                 t = time.perf_counter()
                 ranked = [ext[name][a] for a in articles_ranked(stores[name], q.question)]
-                took[name].append(time.perf_counter() - t)
-                found[name] = ranked
-                rank = next((r for r, e in enumerate(ranked, 1) if e in q.gold_ids), None)
-                if rank:
-                    rr[name] += 1 / rank
-                    for k in hits[name]:
-                        hits[name][k] += rank <= k
-            a, b = found["sqlite"], found["postgres"]
-            same_top += bool(a) and bool(b) and a[0] == b[0]
-            if a or b:
-                overlap.append(len(set(a) & set(b)) / max(len(a), len(b)))
-        n = len(questions)
-        print(f"keyword side only, {n} questions:")
-        for name in stores:
-            h = hits[name]
-            print(f"  {name:8s} Hits@1 {h[1] / n:.4f}  Hits@3 {h[3] / n:.4f}  "
-                  f"Hits@10 {h[10] / n:.4f}  MRR@10 {rr[name] / n:.4f}  "
-                  f"p50 {statistics.median(took[name]) * 1000:.1f} ms")
-        print(f"  same first article: {same_top / n:.3f}; "
-              f"top-10 overlap (mean): {statistics.mean(overlap):.3f}")
+                run[name] = (ranked, time.perf_counter() - t)
+            runs.append(run)
+        halves = {"all": range(len(questions)),
+                  f"asked before {args.split_year}": [
+                      i for i, q in enumerate(questions) if q.asked_at.year < args.split_year],
+                  f"asked in {args.split_year} or later": [
+                      i for i, q in enumerate(questions) if q.asked_at.year >= args.split_year]}
+        for label, chosen in halves.items():
+            report(label, [questions[i] for i in chosen], [runs[i] for i in chosen])
         for store in stores.values():
             store.close()
     finally:

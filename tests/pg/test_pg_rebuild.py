@@ -150,3 +150,29 @@ def test_a_generation_published_into_a_new_database_becomes_the_live_one(
     with Index.open(pg_settings, embedder=embedder) as index:
         assert index.generation_id == new.gen.name
     new.gen.close()
+
+
+def test_bm25_totals_stay_right_across_a_swap_and_a_removal(
+        filled: Index, pg_settings: IndexSettings, embedder, tmp_path: Path) -> None:
+    """N and the summed token count (bm25's avgdl) of the live generation after a rebuild
+    that carried a write over, and after a removal: what the rows hold (``check``)."""
+    tokens, _ = filled.generation.store.token_totals()
+    writer = Index.open(pg_settings, embedder=embedder)
+    wrote: list[int] = []
+
+    def during(p: RebuildProgress) -> None:
+        if p.phase == "embedding" and not wrote:
+            wrote.append(writer.ingest([str(late_article(tmp_path))]).articles_new)
+
+    try:
+        filled.rebuild([], progress=during)
+    finally:
+        writer.close()
+    store = filled.generation.store
+    kept, counted = store.token_totals()
+    assert wrote == [1] and kept == counted > tokens  # the late article's words added
+    assert store.chunk_count() == len(store.chunk_ids()) and filled.check() == []
+    assert filled.remove_source("City Desk").articles == 1
+    kept_after, counted_after = store.token_totals()
+    assert kept_after == counted_after < kept
+    assert store.chunk_count() == len(store.chunk_ids()) and filled.check() == []

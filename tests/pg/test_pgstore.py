@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -14,10 +15,11 @@ import pytest
 from index.chunking import chunk_article
 from index.models import Article
 from index.normalize import body_hash
+from index.pgfts import fold
 from index.pgmigrations import MIGRATIONS, migrate
 from index.pgstore import PgStore, QuerySyntaxError, quoted_terms
 from index.storage import IndexStore, NeighbourStore
-from index.store import PendingArticle
+from index.store import PendingArticle, Store
 from tests.storage_checks import protocol_mismatches
 
 
@@ -50,9 +52,9 @@ def test_migrations_run_once_even_when_processes_open_together(pg_url: str) -> N
         assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS)
         assert conn.execute("SELECT count(*) FROM store_state").fetchone()[0] == 1
         indexes = {r[0] for r in conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'chunks'")}
+            "SELECT indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'chunks_fts')")}
     assert any("USING hnsw" in d and "vector_ip_ops" in d for d in indexes)
-    assert any("USING gin" in d for d in indexes)
+    assert any("chunks_fts USING gin (tsv)" in d for d in indexes)
 
 
 def test_a_newer_schema_and_another_vector_size_are_refused(pg_url: str) -> None:
@@ -143,11 +145,85 @@ def test_keyword_search_finds_the_story_by_its_words(filled: PgStore) -> None:
     assert rows and rows[0][1] == filled.find_key("budget")
 
 
-def test_stop_words_alone_find_nothing_and_the_chunk_count_stays_exact(filled: PgStore) -> None:
+def kept_and_counted(store: PgStore) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(N, summed |D|) as ``store_state`` keeps them, and as counted from the rows."""
+    with psycopg.connect(store.url) as conn:
+        kept = conn.execute("SELECT chunks, tokens FROM store_state").fetchone()
+        counted = conn.execute(
+            "SELECT (SELECT count(*) FROM chunks), sum(tokens) FROM chunks_fts").fetchone()
+    return tuple(kept), tuple(counted)
+
+
+def words_of(store: PgStore) -> int:
+    """|D| summed over the stored chunks, from their texts and search titles."""
+    with psycopg.connect(store.url) as conn:
+        rows = conn.execute("SELECT search_title, text FROM chunks").fetchall()
+    return sum(len(fold(t).split()) + len(fold(x).split()) for t, x in rows)
+
+
+def test_stop_words_count_and_the_kept_totals_stay_exact(filled: PgStore, embedder) -> None:
+    """FTS5 keeps every word, so "the" finds chunks too; N and the summed token count
+    (bm25's avgdl) follow every write: a new version replacing an article, a delete."""
+    assert len(filled.keyword_search('"the"', 5)) == 4
+    kept, counted = kept_and_counted(filled)
+    assert kept == counted == (4, words_of(filled))
+    rain = filled.find_key("rain")
+    article = Article(id="rain", title="Rain", published_at=dt.date(2024, 2, 1), source="Wire",
+                      url="https://example.org/rain", category=None, key="rain",
+                      body="A short note on rain in the city of Karachi today.")
+    chunks = chunk_article(article, count_tokens=embedder.count_tokens)
+    filled.write_batch([PendingArticle(article, body_hash(article.body), chunks,
+                                       embedder.encode([c.embed_text for c in chunks]), rain)])
+    kept, counted = kept_and_counted(filled)
+    assert kept == counted == (4, words_of(filled))
+    filled.delete_articles([filled.find_key("cricket"), filled.find_key("budget")])
+    kept, counted = kept_and_counted(filled)
+    assert kept == counted == (2, words_of(filled)) and kept[1] > 0
+    filled.delete_articles([filled.find_key("rain"), filled.find_key("port")])
+    assert kept_and_counted(filled) == ((0, 0), (0, None))
     assert filled.keyword_search('"the"', 5) == []
-    assert [r[1] for r in filled.keyword_search('"the" OR "wickets"', 5)] == \
-        [filled.find_key("cricket")]
-    filled.delete_articles([filled.find_key("rain")])
-    with psycopg.connect(filled.url) as conn:
-        kept = conn.execute("SELECT chunks FROM store_state").fetchone()[0]
-    assert kept == filled.counts()[1] > 0
+
+
+def test_migration_3_rebuilds_the_keyword_rows_of_an_old_database(
+        pg_url: str, tmp_path: Path) -> None:
+    """A database at schema 2 (``english`` tsvector in ``chunks``, no folding) opened by
+    this code: ``chunks_fts`` is filled from the stored chunks, folded; the token total
+    is kept; the old column is gone; the ranking is FTS5's on the old rows."""
+    texts = [("Café owners in Zürich", "Café owners in Zürich protested rising rents."),
+             ("Café owners in Zürich", "The city council will debate the rents next week."),
+             ("Port news", "The port of Karachi handled record cargo, the port said.")]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert migrate(conn, 8, MIGRATIONS[:2]) == 2
+        for ext, title in (("z", texts[0][0]), ("k", texts[2][0])):
+            conn.execute("INSERT INTO articles (ext_id, key, body_hash, title, source, body, "
+                         "ingested_at) VALUES (%s, %s, %s, %s, 'Wire', '', '2024-01-01')",
+                         (ext, ext, ext, title))
+        for ordinal, (title, text) in enumerate(texts):
+            conn.execute(
+                "INSERT INTO chunks (article_id, ordinal, start, \"end\", text, search_title, "
+                "vector) SELECT id, %s, 0, 1, %s, %s, %s FROM articles WHERE title = %s",
+                (ordinal, text, title, str([0.5] * 8), title))
+        conn.execute("UPDATE store_state SET chunks = 3")
+    store = PgStore(pg_url, 8)
+    sqlite = Store(tmp_path / "index.sqlite")
+    try:
+        assert store.schema_version == len(MIGRATIONS) == 3
+        kept, counted = kept_and_counted(store)
+        assert kept == counted == (3, words_of(store))
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE "
+                                "table_name = 'chunks' AND column_name = 'tsv'").fetchone()[0] == 0
+        # the same rows in FTS5: the same chunks, the same scores
+        for title, text in texts:
+            sqlite.conn.execute("INSERT INTO chunks_fts (title, text) VALUES (?, ?)",
+                                (title, text))
+        for match in ['"zurich" OR "rents"', '"cafe"', '"port" OR "the"']:
+            got = [(store.chunks([c])[c].text, s) for c, _, s in store.keyword_search(match, 9)]
+            want = [(texts[c - 1][1], s) for c, s in sqlite.conn.execute(
+                "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS s FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY s", (match,)).fetchall()]
+            assert [t for t, _ in got] == [t for t, _ in want] and got, match
+            assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9)
+    finally:
+        store.close()
+        sqlite.close()

@@ -152,6 +152,18 @@ def test_keyword_search_ranks_title_words_and_stems(store: IndexStore) -> None:
     assert store.term_counts(["today"], cap=10) == {"today": 2}
 
 
+def test_words_with_diacritics_find_their_folded_forms_and_back(store: IndexStore) -> None:
+    store.write_batch([
+        pending("accent", "Café opens", ["A new café opened in Zürich on Monday."], seed=1),
+        pending("plain", "Cafe closes", ["The old cafe in Zurich closed for good."], seed=2),
+        pending("other", "Port", ["Ships came into the port."], seed=3)])
+    both = {store.find_key("accent"), store.find_key("plain")}
+    for match in ['"café"', '"cafe"', '"zürich"', '"zurich"', '"ZÜRICH"', '"Zürich" OR "x"']:
+        assert {r[1] for r in store.keyword_search(match, 10)} == both, match
+    assert store.term_counts(["café", "zurich", "zebra"], cap=10) == \
+        {"café": 2, "zurich": 2, "zebra": 0}
+
+
 def test_a_rare_word_outranks_a_common_one(store: IndexStore) -> None:
     store.write_batch([pending(f"c{i}", f"Markets {i}", [f"Markets rose; markets fell, {i}."])
                        for i in range(6)])
