@@ -163,8 +163,11 @@ class PgGeneration:
         return 0, 0
 
     def check(self) -> list[str]:
-        """Disagreements between the chunk rows, the kept chunk count and the full text."""
+        """Disagreements between the chunk rows, the kept chunk count and the full text,
+        and a missing or invalid HNSW index (outside a bulk load, which builds it last)."""
         problems = []
+        if not self.vectors_deferred and not self.store.vector_index_valid():
+            problems.append("the HNSW vector index is missing or invalid")
         chunks = len(self.store.chunk_ids())
         kept = self.store.chunk_count()
         if kept != chunks:

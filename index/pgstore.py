@@ -603,6 +603,15 @@ class PgStore:
         with self.lock:
             self.conn.execute("DROP INDEX IF EXISTS chunks_vector")
 
+    def vector_index_valid(self) -> bool:
+        """Whether this schema's HNSW index exists and is valid (a failed build leaves an
+        invalid one behind)."""
+        rows = self._rows(
+            "SELECT i.indisvalid FROM pg_index AS i JOIN pg_class AS c ON c.oid = "
+            "i.indexrelid WHERE c.relname = 'chunks_vector' "
+            "AND c.relnamespace = current_schema()::regnamespace", ())
+        return bool(rows and rows[0][0])
+
     def create_vector_index(self) -> None:
         """Build the HNSW index over the rows written, with ``HNSW_BUILD_MEMORY`` for the
         build (pgvector builds far faster while the graph fits in it)."""
