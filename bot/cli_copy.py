@@ -7,6 +7,7 @@ shows in the shell history and ``ps``), and is only ever shown without its passw
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -70,6 +71,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     print(f"Copying {side_text(source)} into {side_text(dest)} …", file=sys.stderr,
           flush=True)
     show, close = progress_display()
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C: cleanly
     try:
         report = copy_data(source, dest, model=settings.embedding_model, progress=show)
     except CopyRefused as exc:
@@ -89,9 +91,15 @@ def cmd_copy(args: argparse.Namespace) -> int:
               "destination", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        signal.signal(signal.SIGTERM, previous)
         close()
     print_summary(report, source, dest)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: the copy unwinds and removes the generation it half built."""
+    raise KeyboardInterrupt
 
 
 def side_text(side: Settings) -> str:

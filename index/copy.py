@@ -58,6 +58,11 @@ def built_as(gen: IndexGeneration) -> tuple[str, int]:
     return model, int(dim)
 
 
+def source_list(gen: IndexGeneration) -> str | None:
+    """The sources a rebuild reads again, as ``gen`` records them (JSON), for ``publish``."""
+    return gen.store.get_meta(SOURCES_META)
+
+
 def refuse_unless_empty(dest: Backend, model: str, dim: int) -> None:
     """Refuse a destination whose live index holds articles (a copy never merges) or was
     set up for another model or vector size."""

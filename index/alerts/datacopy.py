@@ -38,12 +38,11 @@ from index.copy import (
     copy_rows,
     counts_of,
     refuse_unless_empty,
+    source_list,
 )
 from index.datalock import DataDirLock
-from index.lifecycle import SOURCES_META
 from index.settings import IndexSettings
 from index.storage import IndexGeneration
-from index.vectors import fsync_dir
 
 __all__ = ["CopyRefused", "CopyReport", "copy_data"]
 
@@ -94,7 +93,7 @@ def copy_data(source: IndexSettings, dest: IndexSettings, *, model: str,
         with dst.new_generation(dim, built_model) as building:
             copy_rows(src_gen, building, progress=progress, page=page)
             _go_live(dest, building, rows, src_gen.name,
-                     src_gen.store.get_meta(SOURCES_META), progress)
+                     source_list(src_gen), progress)
             generation = building.gen.name
             building.gen.close()
         return _verify(src_gen, src_state, dst, dest, generation, time.monotonic() - started)
@@ -141,8 +140,7 @@ def _go_live(dest: IndexSettings, building: Building, rows: StateRows, source_ge
         live = data_dir / STATE_NAME
         for leftover in ("-wal", "-shm"):  # of the empty state checked above, now closed
             Path(f"{live}{leftover}").unlink(missing_ok=True)
-        os.replace(staged, live)
-        fsync_dir(data_dir)
+        os.replace(staged, live)  # made durable by publish's fsync of the directory
         try:
             building.publish(sources_json)
         except BaseException:
