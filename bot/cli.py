@@ -366,12 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("prune", cmd_prune, "delete the articles published before a date")
     p.add_argument("--before", type=_iso_date, metavar="YYYY-MM-DD",
                    help="cut-off date (default: today minus NEWSBOT_RETENTION_DAYS)")
-    from bot import cli_backup, cli_copy, cli_feeds, doctor
+    from bot import cli_backup, cli_copy, cli_feeds, cli_migrate, doctor
 
     doctor.register(add)
     cli_backup.register(add)
     cli_copy.register(add)
     cli_feeds.register(add)
+    cli_migrate.register(add)
     _add_optional_commands(add)
     return parser
 

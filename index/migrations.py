@@ -89,6 +89,12 @@ def migrate(
     return len(steps)
 
 
+def stored_version(conn: sqlite3.Connection) -> int:
+    """The schema version a SQLite file holds before ``migrate`` (0 for a new file), so
+    ``newsbot migrate`` can say what it applied."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
 def _statements(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";") if s.strip()]
 
@@ -135,6 +141,7 @@ class MigratedDB:
         self.path = path
         self.lock = threading.RLock()
         self.conn = connect(path)
+        self.schema_was = stored_version(self.conn)
         self.schema_version = migrate(self.conn, self.MIGRATIONS, name=self.NAME)
 
     @classmethod

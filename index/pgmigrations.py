@@ -71,6 +71,15 @@ MIGRATIONS: list[str] = [
 LOCK_KEY = "newsbot.pgmigrations"
 
 
+def stored_version(conn: psycopg.Connection) -> int:
+    """The schema version the connection's schema holds before ``migrate`` (0 when it has
+    none yet), so ``newsbot migrate`` can say what it applied."""
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
 def migrate(conn: psycopg.Connection, dim: int, migrations: list[str] | None = None,
             *, name: str = "index") -> int:
     """Apply pending migrations to the database of ``conn`` (an autocommit connection);

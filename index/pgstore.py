@@ -33,7 +33,7 @@ from pgvector.psycopg import register_vector
 
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
-from index.pgmigrations import migrate
+from index.pgmigrations import migrate, stored_version
 from index.rows import ARTICLE_FIELDS, ArticleRecord, ChunkRecord, RowPage
 from index.store import Neighbours, PendingArticle, best_neighbours, iso, utcnow
 
@@ -89,6 +89,7 @@ class PgStore:
         self.lock = threading.RLock()
         self.conn = self._connect()
         try:
+            self.schema_was = stored_version(self.conn)
             self.schema_version = migrate(self.conn, dim)
             stored = self._column_dim()
             if stored != dim:

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 class IndexStore(Protocol):
     """Articles, chunks with vectors, full text, dates, metadata: one generation's rows."""
 
+    schema_was: int  # the schema version found on opening (0: new), before migrations
+    schema_version: int  # the version after them (``newsbot migrate`` reports both)
+
     # -- lifecycle and metadata ----------------------------------------------------------------
     def close(self) -> None:
         """Release the connection(s); the store is not used afterwards."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.migrations import connect, migrate, transaction
+from index.migrations import connect, migrate, stored_version, transaction
 from index.models import Article, Chunk, ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 from index.rows import ARTICLE_FIELDS, ArticleRecord, ChunkRecord, RowPage
@@ -56,6 +56,7 @@ class Store:
         self.path = path
         self.lock = threading.RLock()
         self.conn = connect(path)
+        self.schema_was = stored_version(self.conn)
         self.schema_version = migrate(self.conn)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ import psycopg
 
 from index.alerts.state import StateCursor
 from index.pglocks import session_lock
-from index.pgmigrations import LOCK_KEY, migrate
+from index.pgmigrations import LOCK_KEY, migrate, stored_version
 
 SCHEMA = "alerts"
 WRITE_LOCK = "newsbot.alerts.write"
@@ -177,6 +177,7 @@ class PgStateDB:
         self.lock = threading.RLock()
         self.conn = connect(url)
         try:
+            self.schema_was = stored_version(self.conn)
             self.schema_version = migrate(self.conn, 0, PG_STATE_MIGRATIONS,
                                           name="alert state")
         except BaseException:

@@ -42,6 +42,8 @@ class StateCursor(Protocol):
 class StateDatabase(Protocol):
     shared: bool
     SKIP_LOCKED: str
+    schema_was: int  # the schema version found on opening (0: new), before migrations
+    schema_version: int  # the version after them (``newsbot migrate`` reports both)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one statement (a ``… RETURNING`` too), committed on its own."""

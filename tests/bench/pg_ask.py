@@ -6,9 +6,14 @@ The embedded index is grown from a real seed with ``newsbot bench``'s stand-ins
 (``index.bench.synthetic``), then loaded into a PostgreSQL started here from pgserver
 (``tests.bench.pg_load``: same chunks, vectors and neighbour lists, the HNSW index built
 once). Questions are asked question by question on both, alternating which goes first.
+With ``--ingest CORPUS`` (articles the seed does not hold: seed the dev passages alone and
+ingest the 2015 business corpus), they are then ingested into both grown indexes, part by
+part, alternating which goes first: ingest speed at that size (``tests.bench.pg_ingest``
+measures it on empty indexes).
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python -m tests.bench.pg_ask \\
-        DATA_DIR/gen-…/newsbot.sqlite ../shared/data/rtqa_dev_questions.jsonl --size 100000
+        DATA_DIR/gen-…/newsbot.sqlite ../shared/data/rtqa_dev_questions.jsonl --size 100000 \\
+        --ingest ../shared/data/pk_business_2015.jsonl
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from index.bench.synthetic import build
 from index.embed import Embedder
 from index.settings import IndexSettings
 from index.store import Store
-from tests.bench.pg_ingest import open_sides, start_server
+from tests.bench.pg_ingest import ingest_side_by_side, open_sides, start_server, write_parts
 from tests.bench.pg_load import load
 
 WARMUP = 5
@@ -43,6 +48,11 @@ def main() -> None:
     parser.add_argument("questions", type=Path, help="questions JSONL (question, asked_at)")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--questions-asked", type=int, default=200)
+    parser.add_argument("--ingest", type=Path, metavar="CORPUS",
+                        help="a corpus JSONL of articles the seed does not hold: then "
+                             "ingested into both grown indexes")
+    parser.add_argument("--ingest-articles", type=int, default=120)
+    parser.add_argument("--ingest-parts", type=int, default=4)
     args = parser.parse_args()
 
     seed = Store(args.seed)
@@ -64,6 +74,11 @@ def main() -> None:
         try:
             out.update(measure(sides, embedder, read_questions(args.questions,
                                                                args.questions_asked)))
+            if args.ingest:
+                lines = args.ingest.read_text(encoding="utf-8").splitlines()
+                lines = [line for line in lines if line.strip()][: args.ingest_articles]
+                ingest = ingest_side_by_side(sides, write_parts(lines, root, args.ingest_parts))
+                out["ingest_at_size"] = ingest
         finally:
             for index in sides.values():
                 index.close()

@@ -63,12 +63,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="nb-pgi-"))  # short: the server's socket lives here
     lines = Path(args.corpus).read_text(encoding="utf-8").splitlines()[: args.articles]
-    size = -(-len(lines) // args.parts)
-    parts = []
-    for i in range(args.parts):
-        path = root / f"part{i}.jsonl"
-        path.write_text("\n".join(lines[i * size:(i + 1) * size]) + "\n", encoding="utf-8")
-        parts.append(path)
+    parts = write_parts(lines, root, args.parts)
     server, url = start_server(root)
     base = IndexSettings()
     embedder = Embedder(base.embedding_model, batch_size=base.embed_batch_size,
@@ -76,36 +71,56 @@ def main() -> None:
     embedder.load()
     embedder.encode(["warm up the model", "and its thread pool"])
     sides = open_sides(base, root, url, embedder)
-    rates: dict[str, list[float]] = {name: [] for name in sides}
-    totals = {name: [0, 0.0] for name in sides}
     try:
-        for i, part in enumerate(parts):
-            order = list(sides) if i % 2 == 0 else list(reversed(sides))
-            for name in order:
-                started = time.perf_counter()
-                report = sides[name].ingest([str(part)])
-                seconds = time.perf_counter() - started
-                rates[name].append(report.chunks_embedded / seconds)
-                totals[name][0] += report.chunks_embedded
-                totals[name][1] += seconds
-        checks = {name: index.check() for name, index in sides.items()}
+        out = ingest_side_by_side(sides, parts)
     finally:
         for index in sides.values():
             index.close()
         server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps({"model": base.embedding_model, "dtype": embedder.dtype.dtype,
+                      "articles": len(lines), "parts": args.parts,
+                      "load_average": os.getloadavg(), **out}))
+
+
+def write_parts(lines: list[str], root: Path, parts: int) -> list[Path]:
+    """``lines`` (JSONL records) cut into ``parts`` files of about equal size in ``root``."""
+    size = -(-len(lines) // parts)
+    paths = []
+    for i in range(parts):
+        path = root / f"part{i}.jsonl"
+        path.write_text("\n".join(lines[i * size:(i + 1) * size]) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def ingest_side_by_side(sides: dict[str, Index], parts: list[Path]) -> dict[str, object]:
+    """Ingest each part into both backends, alternating which goes first; chunks/s per
+    part and in total, their ratio, and ``check()`` of each side afterwards."""
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    totals = {name: [0, 0.0] for name in sides}
+    for i, part in enumerate(parts):
+        order = list(sides) if i % 2 == 0 else list(reversed(sides))
+        for name in order:
+            started = time.perf_counter()
+            report = sides[name].ingest([str(part)])
+            seconds = time.perf_counter() - started
+            rates[name].append(report.chunks_embedded / seconds)
+            totals[name][0] += report.chunks_embedded
+            totals[name][1] += seconds
+    if not all(c for c, _ in totals.values()):
+        raise SystemExit(f"nothing was embedded on one side ({totals}): are the articles "
+                         "already in the index?")
     total_rate = {name: c / s for name, (c, s) in totals.items()}
-    print(json.dumps({
-        "model": base.embedding_model, "dtype": embedder.dtype.dtype,
-        "articles": len(lines), "parts": args.parts, "load_average": os.getloadavg(),
+    return {
         "chunks_per_s": {n: [round(r, 2) for r in v] for n, v in rates.items()},
         "median_chunks_per_s": {n: round(statistics.median(v), 2) for n, v in rates.items()},
         "total": {n: {"chunks": c, "seconds": round(s, 1)} for n, (c, s) in totals.items()},
         "ratio_postgres_to_sqlite": round(total_rate["postgres"] / total_rate["sqlite"], 3),
         "part_ratios": [round(p / q, 3) for p, q in zip(rates["postgres"], rates["sqlite"],
                                                         strict=True)],
-        "check": checks,
-    }))
+        "check": {name: index.check() for name, index in sides.items()},
+    }
 
 
 if __name__ == "__main__":

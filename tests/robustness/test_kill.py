@@ -173,12 +173,13 @@ class Outcome:
     seconds: float
 
 
-def _run_and_kill(args: list[str], env: dict[str, str], data: Path, rng: random.Random,
-                  *, watch: Callable[[], Path | None] | None = None,
+def _run_and_kill(args: list[str], env: dict[str, str], rng: random.Random, *,
+                  committed: Callable[[], set[str]], so_far: Callable[[], set[str]],
                   early: bool = False) -> Outcome:
-    """Start the CLI; kill it at a random point. ``watch`` names the SQLite file whose
-    article count drives the kill point (default: the live generation's)."""
-    watched = watch or (lambda: _sqlite(data))
+    """Start the CLI; kill it at a random point. ``so_far`` reads the titles whose count
+    paces the kill (the generation being written); ``committed`` reads the live
+    generation's titles just before the kill (what must survive it). Shared with the
+    PostgreSQL kill test, which reads them from the database."""
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-c", WRAPPER, *args], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -190,15 +191,14 @@ def _run_and_kill(args: list[str], env: dict[str, str], data: Path, rng: random.
             for line in proc.stderr:  # wait until the model is loaded (or the process ends)
                 if "MODEL-LOADED" in line:
                     break
-            base = len(_titles_so_far(watched()))
-            target = base + rng.randint(0, 8)
+            target = len(so_far()) + rng.randint(0, 8)
             deadline = time.monotonic() + 30
             while proc.poll() is None and time.monotonic() < deadline:
-                if len(_titles_so_far(watched())) >= target:
+                if len(so_far()) >= target:
                     break
                 time.sleep(0.02)
             time.sleep(rng.uniform(0.0, 0.4))  # between commits, or mid-batch
-        committed = _titles(_sqlite(data))
+        before = committed()
         killed = proc.poll() is None
         if killed:
             proc.send_signal(signal.SIGKILL)
@@ -209,7 +209,17 @@ def _run_and_kill(args: list[str], env: dict[str, str], data: Path, rng: random.
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
-    return Outcome(killed, committed if killed else set(), time.monotonic() - started)
+    return Outcome(killed, before if killed else set(), time.monotonic() - started)
+
+
+def _sqlite_kill(args: list[str], env: dict[str, str], data: Path, rng: random.Random, *,
+                 watch: Callable[[], Path | None] | None = None,
+                 early: bool = False) -> Outcome:
+    """``_run_and_kill`` on a data directory: ``watch`` names the SQLite file whose article
+    count paces the kill (default: the live generation's)."""
+    watched = watch or (lambda: _sqlite(data))
+    return _run_and_kill(args, env, rng, committed=lambda: _titles(_sqlite(data)),
+                         so_far=lambda: _titles_so_far(watched()), early=early)
 
 
 def _verify(data: Path, embedder, expected: set[str], sample: list[str], *, cli: bool) -> int:
@@ -281,7 +291,7 @@ def _kill_chain(tmp_path: Path, embedder, *, hashed: bool, ingest_kills: int,
         rounds += 1
         folder = corpus.round(rounds, new)
         early = rounds > 1 and rng.random() < 0.2
-        outcome = _run_and_kill(["ingest", str(folder)], env, data, rng, early=early)
+        outcome = _sqlite_kill(["ingest", str(folder)], env, data, rng, early=early)
         kills += outcome.killed
         early_kills += outcome.killed and early
         completed += not outcome.killed
@@ -300,8 +310,8 @@ def _kill_chain(tmp_path: Path, embedder, *, hashed: bool, ingest_kills: int,
         if killed_reindex >= reindex_kills:
             break
         live = _sqlite(data)
-        outcome = _run_and_kill(["reindex"], env, data, rng, early=rng.random() < 0.25,
-                                watch=_newest_building(data))
+        outcome = _sqlite_kill(["reindex"], env, data, rng, early=rng.random() < 0.25,
+                               watch=_newest_building(data))
         killed_reindex += outcome.killed
         now = _sqlite(data)
         if outcome.killed and now != live:  # killed after the swap: only a whole one goes live
