@@ -25,6 +25,7 @@ from bot.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     IndexEmpty,
+    checked_text,
     load_settings,
     model_changed_message,
     open_index,
@@ -283,7 +284,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"problem: {p}")
         return EXIT_FAILED
-    print("ok: FAISS ids, SQLite chunks and FTS rows agree")
+    print(f"ok: {checked_text(settings)}")
     return EXIT_OK
 
 
@@ -358,17 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("reindex", cmd_reindex, "rebuild the whole index and swap it in atomically")
     p = add("stats", cmd_stats, "articles, chunks, outlets and size of the index")
     p.add_argument("--json", action="store_true")
-    add("check", cmd_check, "verify that FAISS, SQLite and FTS agree")
+    add("check", cmd_check, "verify that the vector index, the chunks and the full text agree")
     p = add("remove", cmd_remove, "delete every article of one outlet")
     p.add_argument("--source", required=True, metavar="NAME",
                    help="the outlet, as `newsbot stats` lists it")
     p = add("prune", cmd_prune, "delete the articles published before a date")
     p.add_argument("--before", type=_iso_date, metavar="YYYY-MM-DD",
                    help="cut-off date (default: today minus NEWSBOT_RETENTION_DAYS)")
-    from bot import cli_backup, cli_feeds, cli_migrate, doctor
+    from bot import cli_backup, cli_copy, cli_feeds, cli_migrate, doctor
 
     doctor.register(add)
     cli_backup.register(add)
+    cli_copy.register(add)
     cli_feeds.register(add)
     cli_migrate.register(add)
     _add_optional_commands(add)

@@ -67,6 +67,14 @@ def writer_lock(settings: Settings, command: str) -> DataDirLock:
     return DataDirLock(Path(settings.data_dir), f"newsbot {command}", shared=shared)
 
 
+def checked_text(settings: Settings) -> str:
+    """What ``newsbot check`` (``Index.check``) verifies on this backend."""
+    if settings.database_url:
+        return ("PostgreSQL chunk rows, their kept count and full-text rows agree, and the "
+                "HNSW vector index is valid")
+    return "FAISS ids, SQLite chunks and FTS rows agree"
+
+
 def show_progress() -> bool:
     """Progress bars only for a person watching: stderr is a terminal."""
     return sys.stderr.isatty()

@@ -11,6 +11,7 @@ import logging
 import re
 import traceback
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlsplit
 
 MASK = "<redacted>"
 
@@ -66,3 +67,23 @@ def install_log_redaction(secrets: Iterable[str]) -> RedactingFilter:
     # httpx logs every request URL (with the token) at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return log_filter
+
+
+def url_password(url: str) -> str | None:
+    """The password a database URL carries (in the user part or as ``?password=``)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    return parts.password or query.get("password") or None
+
+
+def url_without_password(url: str) -> str:
+    """A database URL as it may be shown: user, host, port, database and options, with
+    the password left out (``NEWSBOT_DATABASE_URL`` is a secret)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    options = [o for o in parts.query.split("&") if o and o.partition("=")[0] != "password"]
+    query = f"?{'&'.join(options)}" if options else ""
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{query}{fragment}"

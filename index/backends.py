@@ -25,10 +25,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index.embed import Embedder
-from index.generation import Generation, ModelChanged
+from index.generation import Generation, ModelChanged, built_with
 from index.lifecycle import (
     COMPLETE_META,
     SOURCES_META,
@@ -65,9 +65,10 @@ class Building(Protocol):
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None: ...
 
-    def swapping(self) -> contextlib.AbstractContextManager[None]:
+    def swapping(self) -> contextlib.AbstractContextManager[Any]:
         """The rebuild's last catch-up and ``publish`` run inside this: on PostgreSQL it
-        holds the live pointer, so no other process's write falls between the two."""
+        holds the live pointer, so no other process's write falls between the two (and
+        yields the swap's connection; None on SQLite)."""
         ...
 
     def publish(self, sources_json: str | None) -> IndexGeneration:
@@ -79,6 +80,12 @@ class Backend(Protocol):
     def open_live(self, dim: int, model: str) -> IndexGeneration:
         """The live generation (a fresh, empty, live one when there is none); raises
         ``ModelChanged`` when it was embedded by another model."""
+        ...
+
+    def open_as_built(self) -> IndexGeneration | None:
+        """The live generation opened with the model and vector size it records (no
+        embedder needed), or None when there is none; nothing is created. For tools that
+        copy or verify an index (``newsbot copy``)."""
         ...
 
     def live_name(self) -> str | None:
@@ -138,6 +145,10 @@ class SqliteBackend:
         return reembed_stored(settings, embedder, live_or_new(self.data_dir), changed,
                               progress=progress)
 
+    def open_as_built(self) -> Generation | None:
+        live = pointed_dir(self.data_dir)
+        return Generation.open_as_built(live) if live and built_with(live) else None
+
     def live_name(self) -> str | None:
         live = pointed_dir(self.data_dir)
         return live.name if live is not None and live.exists() else None
@@ -195,6 +206,13 @@ class PgBackend:
         import psycopg
 
         return psycopg.connect(self.url, autocommit=True)
+
+    def open_as_built(self) -> IndexGeneration | None:
+        from index.pgstore import built_with
+
+        name = self.live_name()
+        built = built_with(self.url, name) if name is not None else None
+        return self.open_named(name, built[1], built[0]) if name and built else None
 
     def live_name(self) -> str | None:
         """One small query on a connection kept for it (asked before every question)."""
@@ -301,17 +319,19 @@ class PgNewGeneration:
             self.backend.discard(self.gen)
 
     @contextlib.contextmanager
-    def swapping(self) -> Iterator[None]:
+    def swapping(self) -> Iterator[psycopg.Connection]:
         """One transaction that names this generation live first (the row lock makes other
         processes' writes to the old generation wait, and then be refused: ``PgStore.
         _check_live``), runs the block (the last catch-up, the checks, ``publish``) and
         commits: every write the old generation committed is caught up, none after. If
-        the block fails, the pointer is left as it was."""
+        the block fails, the pointer is left as it was. The block gets the transaction's
+        connection: ``newsbot copy`` writes the alert state in it, so the copied state and
+        index go live at one commit."""
         with self.backend._connect() as conn, conn.transaction():
             point_live(conn, self.gen.name)
             self._swap = conn
             try:
-                yield
+                yield conn
             finally:
                 self._swap = None
 

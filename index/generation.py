@@ -233,9 +233,10 @@ class Generation:
             self.vectors_deferred = True
 
     def index_written(self, *, story_similarity: float,
-                      on_block: Callable[[int, int], None] | None = None) -> None:
+                      on_block: Callable[[int, int], None] | None = None,
+                      neighbours: bool = True) -> None:
         """End ``defer_vectors``: build FAISS from SQLite once, in the layout its size calls
-        for, then every chunk's neighbour list against the whole index
+        for, then (``neighbours``) every chunk's neighbour list against the whole index
         (``hubness.record_all``; ``on_block(done, total)`` after each block). Later batches
         take the usual path. Freed build memory is handed back to the system."""
         if not self.vectors_deferred:
@@ -243,8 +244,9 @@ class Generation:
         release_memory()  # what the copy freed (the model's activations) before the build
         self.relayout()
         release_memory()
-        hubness.record_all(self, self.vectors, story_similarity=story_similarity,
-                           on_block=on_block)
+        if neighbours:
+            hubness.record_all(self, self.vectors, story_similarity=story_similarity,
+                               on_block=on_block)
         self.vectors_deferred = False
         release_memory()
 

@@ -129,15 +129,16 @@ class PgGeneration:
         self.vectors_deferred = True
 
     def index_written(self, *, story_similarity: float,
-                      on_block: Callable[[int, int], None] | None = None) -> None:
-        """End ``defer_vectors``: build the HNSW index, then every chunk's neighbour list
-        against an exact in-memory copy of the vectors (``hubness.record_all``, as a
-        rebuild on SQLite computes them), which is freed afterwards."""
+                      on_block: Callable[[int, int], None] | None = None,
+                      neighbours: bool = True) -> None:
+        """End ``defer_vectors``: build the HNSW index, then (``neighbours``) every chunk's
+        neighbour list against an exact in-memory copy of the vectors
+        (``hubness.record_all``, as a rebuild on SQLite computes them), freed afterwards."""
         if not self.vectors_deferred:
             return
         self.store.create_vector_index()
         ids = self.store.chunk_ids()
-        if len(ids):
+        if len(ids) and neighbours:
             exact = VectorIndex.build(self.store.dim, len(ids), self._sample(ids),
                                       lambda: self.store.iter_vectors(None))
             hubness.record_all(self, exact, story_similarity=story_similarity,
@@ -163,8 +164,11 @@ class PgGeneration:
 
     def check(self) -> list[str]:
         """Disagreements between the chunk rows, the kept chunk and token counts and the
-        full text."""
+        full text, and a missing or invalid HNSW index (outside a bulk load, which builds it
+        last)."""
         problems = []
+        if not self.vectors_deferred and not self.store.vector_index_valid():
+            problems.append("the HNSW vector index is missing or invalid")
         chunks = len(self.store.chunk_ids())
         kept = self.store.chunk_count()
         if kept != chunks:

@@ -22,6 +22,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import astuple
 
 import numpy as np
 import psycopg
@@ -32,6 +33,7 @@ from index import pgfts
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 from index.pgmigrations import migrate, stored_version
+from index.rows import ARTICLE_FIELDS, ArticleRecord, ChunkRecord, RowPage
 from index.store import Neighbours, PendingArticle, best_neighbours, iso, utcnow
 
 ARTICLE_COLUMNS = (
@@ -592,6 +594,15 @@ class PgStore:
         with self.lock:
             self.conn.execute("DROP INDEX IF EXISTS chunks_vector")
 
+    def vector_index_valid(self) -> bool:
+        """Whether this schema's HNSW index exists and is valid (a failed build leaves an
+        invalid one behind)."""
+        rows = self._rows(
+            "SELECT i.indisvalid FROM pg_index AS i JOIN pg_class AS c ON c.oid = "
+            "i.indexrelid WHERE c.relname = 'chunks_vector' "
+            "AND c.relnamespace = current_schema()::regnamespace", ())
+        return bool(rows and rows[0][0])
+
     def create_vector_index(self) -> None:
         """Build the HNSW index over the rows written, with ``HNSW_BUILD_MEMORY`` for the
         build (pgvector builds far faster while the graph fits in it)."""
@@ -601,9 +612,88 @@ class PgStore:
             self.conn.execute("CREATE INDEX IF NOT EXISTS chunks_vector ON chunks "
                               "USING hnsw (vector vector_ip_ops)")
 
+    # -- whole rows, ids included (``newsbot copy``, ``index.copy``) ------------------------
+    def meta_items(self) -> dict[str, str]:
+        """Every metadata key and value."""
+        return dict(self._rows("SELECT key, value FROM meta", ()))
+
+    def neighbour_count(self) -> int:
+        """Chunks with a neighbour list."""
+        return int(self._rows("SELECT count(*) FROM neighbours", ())[0][0])
+
+    def dump_rows(self, after: int, limit: int) -> RowPage:
+        """Up to ``limit`` articles with an id above ``after``, as stored, with their chunks,
+        float32 vectors and neighbour lists."""
+        articles = [ArticleRecord(*r) for r in self._rows(
+            f"SELECT {ARTICLE_FIELDS} FROM articles WHERE id > %s ORDER BY id LIMIT %s",
+            (int(after), limit))]
+        if not articles:
+            return RowPage([], [], np.zeros((0, 0), dtype=np.float32))
+        with self.lock:
+            rows = self.conn.cursor(binary=True).execute(
+                'SELECT id, article_id, ordinal, start, "end", text, vector FROM chunks '
+                "WHERE article_id BETWEEN %s AND %s ORDER BY id",
+                (articles[0].id, articles[-1].id)).fetchall()
+        chunks = [ChunkRecord(*r[:6]) for r in rows]
+        vectors = (_unpack([(r[0], r[6]) for r in rows])[1] if rows
+                   else np.zeros((0, 0), dtype=np.float32))
+        lists = self.neighbour_lists([c.id for c in chunks])
+        return RowPage(articles, chunks, vectors, [(c, *lists[c]) for c in sorted(lists)])
+
+    def load_rows(self, page: RowPage) -> None:
+        """Write ``page`` with its ids as they are (an empty generation a copy fills), then
+        move the id sequences past them; one transaction."""
+        by_id = {a.id: a for a in page.articles}
+        with self.lock, self.conn.transaction():
+            self._check_live()
+            cur = self.conn.cursor()
+            cur.executemany(
+                f"INSERT INTO articles ({ARTICLE_FIELDS}) OVERRIDING SYSTEM VALUE VALUES "
+                f"({', '.join(['%s'] * len(ARTICLE_FIELDS.split(',')))})",
+                [astuple(a) for a in page.articles])
+            with cur.copy('COPY chunks (id, article_id, ordinal, start, "end", text, '
+                          "search_title, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "text",
+                                "vector"])
+                vectors = np.asarray(page.vectors, dtype=np.float32)
+                texts: list[tuple[int, int, str, str]] = []  # the keyword rows' input
+                for c, v in zip(page.chunks, vectors, strict=True):
+                    a = by_id[c.article_id]
+                    title = search_title(a.title, a.link_topics)
+                    copy.write_row((c.id, c.article_id, c.ordinal, c.start, c.end, c.text,
+                                    title, v))
+                    texts.append((c.id, c.article_id, title, c.text))
+            params, tokens = pgfts.fts_rows(texts)
+            cur.execute(pgfts.INSERT_ROWS, params)
+            if page.neighbours:
+                cur.executemany(
+                    "INSERT INTO neighbours (chunk_id, ids, sims) VALUES "
+                    "(%s, %s::bigint[], %s::real[])",
+                    [(int(c), *_arrays((ids, sims))) for c, ids, sims in page.neighbours])
+            for table in ("articles", "chunks"):
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+            self._bump(len(page.chunks), tokens)
+
     def _rows(self, sql: str, params: tuple) -> list[tuple]:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
+
+
+def built_with(url: str, schema: str) -> tuple[str, int] | None:
+    """The embedding model and vector size the generation in ``schema`` records (None when
+    it records none), read without opening (or creating) the store."""
+    if not SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a generation schema name: {schema!r}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            meta = dict(conn.execute(f'SELECT key, value FROM "{schema}".meta '
+                                     "WHERE key IN ('model', 'dim')").fetchall())
+        except psycopg.errors.UndefinedTable:
+            return None
+    if "model" not in meta or "dim" not in meta:
+        return None
+    return meta["model"], int(meta["dim"])
 
 
 def _int_list(ids: Sequence[int] | np.ndarray) -> list[int]:

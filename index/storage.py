@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from index.models import ChunkRow, SourceStats, StoredArticle
+from index.rows import RowPage
 from index.store import Neighbours, PendingArticle
 
 if TYPE_CHECKING:
@@ -217,8 +218,31 @@ class NeighbourStore(Protocol):
         ...
 
 
-class GenerationStore(IndexStore, NeighbourStore, Protocol):
-    """What a generation's store is: the rows and the neighbour lists."""
+class RowStore(Protocol):
+    """Whole rows with their ids, for moving a generation between backends without
+    re-embedding (``index.copy``, ``newsbot copy``)."""
+
+    def meta_items(self) -> dict[str, str]:
+        """Every metadata key and value."""
+        ...
+
+    def neighbour_count(self) -> int:
+        """Chunks with a neighbour list."""
+        ...
+
+    def dump_rows(self, after: int, limit: int) -> RowPage:
+        """Up to ``limit`` articles with an id above ``after`` as stored, their chunks,
+        float32 vectors and neighbour lists."""
+        ...
+
+    def load_rows(self, page: RowPage) -> None:
+        """Write a page with its ids as they are, in one transaction (into an empty
+        generation: ids must not collide)."""
+        ...
+
+
+class GenerationStore(IndexStore, NeighbourStore, RowStore, Protocol):
+    """What a generation's store is: the rows, the neighbour lists, whole-row copies."""
 
 
 @runtime_checkable
@@ -302,8 +326,10 @@ class IndexGeneration(Protocol):
         ...
 
     def index_written(self, *, story_similarity: float,
-                      on_block: Callable[[int, int], None] | None = None) -> None:
-        """End ``defer_vectors``: build the vector index and every neighbour list once."""
+                      on_block: Callable[[int, int], None] | None = None,
+                      neighbours: bool = True) -> None:
+        """End ``defer_vectors``: build the vector index and (``neighbours``) every
+        neighbour list once; a copy that brought the lists along passes False."""
         ...
 
     # -- upkeep ---------------------------------------------------------------------------------

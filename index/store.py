@@ -11,7 +11,7 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from index.bm25 import TEXT_WEIGHT, TITLE_WEIGHT
 from index.migrations import connect, migrate, stored_version, transaction
 from index.models import Article, Chunk, ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
+from index.rows import ARTICLE_FIELDS, ArticleRecord, ChunkRecord, RowPage
 
 # Vectors read at a time by whole-index passes (a FAISS build, the neighbour lists): 6 MB
 # of float32 at 768-d, so a pass adds little beside the indexes it builds.
@@ -510,6 +511,64 @@ class Store:
         if not rows:
             return chunks, np.zeros((0, 0), dtype=np.float32)
         return chunks, _unpack([(r[0], r[5]) for r in rows])[1]
+
+
+    # -- whole rows, ids included (``newsbot copy``, ``index.copy``) ------------------------
+    def meta_items(self) -> dict[str, str]:
+        """Every metadata key and value."""
+        with self.lock:
+            return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def neighbour_count(self) -> int:
+        """Chunks with a neighbour list."""
+        with self.lock:
+            return int(self.conn.execute("SELECT count(*) FROM neighbours").fetchone()[0])
+
+    def dump_rows(self, after: int, limit: int) -> RowPage:
+        """Up to ``limit`` articles with an id above ``after``, as stored, with their chunks,
+        vectors (float32 of the stored float16) and neighbour lists."""
+        with self.lock:
+            articles = [ArticleRecord(*r) for r in self.conn.execute(
+                f"SELECT {ARTICLE_FIELDS} FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit)).fetchall()]
+            if not articles:
+                return RowPage([], [], np.zeros((0, 0), dtype=np.float32))
+            rows = self.conn.execute(
+                'SELECT id, article_id, ordinal, start, "end", text, vector FROM chunks '
+                "WHERE article_id BETWEEN ? AND ? ORDER BY id",
+                (articles[0].id, articles[-1].id)).fetchall()
+        chunks = [ChunkRecord(*r[:6]) for r in rows]
+        vectors = (_unpack([(r[0], r[6]) for r in rows])[1] if rows
+                   else np.zeros((0, 0), dtype=np.float32))
+        lists = self.neighbour_lists([c.id for c in chunks])
+        return RowPage(articles, chunks, vectors,
+                       [(c, *lists[c]) for c in sorted(lists)])
+
+    def load_rows(self, page: RowPage) -> None:
+        """Write ``page`` with its ids as they are (an empty generation a copy fills), FTS
+        rows and neighbour lists included; one transaction."""
+        by_id = {a.id: a for a in page.articles}
+        with transaction(self.conn, self.lock) as cur:
+            cur.executemany(
+                f"INSERT INTO articles ({ARTICLE_FIELDS}) VALUES "
+                f"({', '.join(['?'] * len(ARTICLE_FIELDS.split(',')))})",
+                [astuple(a) for a in page.articles])
+            vectors = np.asarray(page.vectors, dtype=np.float32).astype(np.float16)
+            cur.executemany(
+                'INSERT INTO chunks (id, article_id, ordinal, start, "end", text, vector) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.article_id, c.ordinal, c.start, c.end, c.text, v.tobytes())
+                 for c, v in zip(page.chunks, vectors, strict=True)])
+            cur.executemany(
+                "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
+                [(c.id, search_title(by_id[c.article_id].title,
+                                     by_id[c.article_id].link_topics), c.text)
+                 for c in page.chunks])
+            cur.executemany(
+                "INSERT INTO neighbours (chunk_id, ids, sims) VALUES (?, ?, ?)",
+                [(int(c), np.asarray(ids, dtype=np.int64).tobytes(),
+                  np.asarray(sims, dtype=np.float16).tobytes())
+                 for c, ids, sims in page.neighbours])
 
 
 Neighbours = tuple[np.ndarray, np.ndarray]  # (chunk ids int64, similarities float32)

@@ -244,3 +244,24 @@ class PgStateDB:
             if self._holder is None or self._holder.closed or self._holder.broken:
                 self._holder = psycopg.connect(self.url, autocommit=True)
             return self._holder
+
+
+IDENTITY_TABLES = ("subscriptions", "stories", "outbox", "added_feeds")
+
+
+def state_cursor(conn: psycopg.Connection[Any]) -> PgCursor:
+    """The state's tables inside a transaction already open on ``conn`` (another
+    component's connection: ``newsbot copy`` writes the state in the index swap's
+    transaction, so both go live at one commit). Takes the state writers' lock and sets
+    the search path for that transaction only."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (WRITE_LOCK,))
+    conn.execute(f"SET LOCAL search_path TO {SCHEMA}, public")
+    return PgCursor(conn.cursor())
+
+
+def identities_past_rows(cur: StateCursor) -> None:
+    """Move each identity sequence past the ids a copy wrote, so the next insert takes a
+    new one."""
+    for table in IDENTITY_TABLES:
+        cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")

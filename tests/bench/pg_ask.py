@@ -4,7 +4,7 @@ search.
 
 The embedded index is grown from a real seed with ``newsbot bench``'s stand-ins
 (``index.bench.synthetic``), then loaded into a PostgreSQL started here from pgserver
-(``tests.bench.pg_load``: same chunks and vectors, the HNSW index and neighbour lists built
+(``tests.bench.pg_load``: same chunks, vectors and neighbour lists, the HNSW index built
 once). Questions are asked question by question on both, alternating which goes first.
 With ``--ingest CORPUS`` (articles the seed does not hold: seed the dev passages alone and
 ingest the 2015 business corpus), they are then ingested into both grown indexes, part by

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.storage import IndexStore, NeighbourStore
+from index.storage import IndexStore, NeighbourStore, RowStore
 from index.store import Store
 from tests.storage_checks import protocol_members, protocol_mismatches
 
@@ -12,6 +12,7 @@ from tests.storage_checks import protocol_members, protocol_mismatches
 def test_sqlite_store_matches_the_storage_protocols_method_by_method() -> None:
     assert protocol_mismatches(Store, IndexStore) == []
     assert protocol_mismatches(Store, NeighbourStore) == []
+    assert protocol_mismatches(Store, RowStore) == []
 
 
 def test_the_protocols_cover_what_the_index_reads_and_writes() -> None:
@@ -39,3 +40,25 @@ def test_a_wrong_signature_is_reported() -> None:
 
     problems = protocol_mismatches(Wrong, IndexStore)
     assert len(problems) == 1 and "get_meta" in problems[0]
+
+
+
+def test_the_copy_hooks_take_the_protocols_parameters() -> None:
+    """``index_written(neighbours=…)`` and ``open_as_built`` (``newsbot copy``) on both
+    backends (return types may be narrower than the Protocol's)."""
+    import inspect
+
+    from index.backends import Backend, PgBackend, SqliteBackend
+    from index.generation import Generation
+    from index.pggeneration import PgGeneration
+    from index.storage import IndexGeneration
+
+    def params(func) -> list[tuple]:
+        return [(p.name, p.kind, p.default, str(p.annotation))
+                for p in inspect.signature(func).parameters.values()]
+
+    for cls, protocol, name in ((Generation, IndexGeneration, "index_written"),
+                                (PgGeneration, IndexGeneration, "index_written"),
+                                (SqliteBackend, Backend, "open_as_built"),
+                                (PgBackend, Backend, "open_as_built")):
+        assert params(getattr(cls, name)) == params(getattr(protocol, name)), (cls, name)

@@ -18,7 +18,7 @@ from index.normalize import body_hash
 from index.pgfts import fold
 from index.pgmigrations import MIGRATIONS, migrate
 from index.pgstore import PgStore, QuerySyntaxError, quoted_terms
-from index.storage import IndexStore, NeighbourStore
+from index.storage import IndexStore, NeighbourStore, RowStore
 from index.store import PendingArticle, Store
 from tests.storage_checks import protocol_mismatches
 
@@ -26,6 +26,7 @@ from tests.storage_checks import protocol_mismatches
 def test_pgstore_matches_the_storage_protocol_method_by_method(pg_url: str) -> None:
     assert protocol_mismatches(PgStore, IndexStore) == []
     assert protocol_mismatches(PgStore, NeighbourStore) == []
+    assert protocol_mismatches(PgStore, RowStore) == []
     store = PgStore(pg_url, 8)
     try:
         assert isinstance(store, IndexStore) and isinstance(store, NeighbourStore)
