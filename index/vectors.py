@@ -9,13 +9,17 @@ SQLite's copy is float16, FAISS holding float16 loses nothing, halves memory and
 
 - ``flat``: ``IndexIDMap2(IndexScalarQuantizer fp16)``, exact inner-product search, used
   up to ``FLAT_MAX`` vectors (beyond, a scan costs more than a question can spend).
-- ``ivf``: ``IndexIVFScalarQuantizer`` (ids stored natively, hashtable direct map) with
-  about 2·√N lists and ``nprobe`` 64 (recall against exact search: ``newsbot bench``). Its
-  codes are float16 while they fit ``FP16_CODE_BUDGET`` and 8-bit beyond (``ivf_codes``);
-  8-bit candidates are re-scored exactly from SQLite's float16 copies (``exact``).
+- ``ivf``: ``IndexIVFScalarQuantizer`` (ids stored natively) with about 2·√N lists and
+  ``nprobe`` 64 (recall against exact search: ``newsbot bench``). Its codes are float16
+  while they fit ``FP16_CODE_BUDGET`` and 8-bit beyond (``ivf_codes``); 8-bit candidates are
+  re-scored exactly from SQLite's float16 copies (``exact``).
 
 Both remove ids natively and reconstruct by chunk id, so deletions and updates need no
-tombstones. HNSW was rejected (docs/performance.md): slow to build, low recall on clustered
+tombstones. Float16 IVF codes are reconstructed through FAISS's hashtable from id to list
+entry; 8-bit ones keep no such map (``has_id_map``): their vectors are read from SQLite's
+copies, which are exact, and removals scan the lists. The map is ~38 MB at 1M vectors,
+held twice while a rebuild builds its new index beside the live one (docs/performance.md
+"Rebuild memory"). HNSW was rejected (docs/performance.md): slow to build, low recall on clustered
 news vectors, and it cannot remove ids.
 Legacy ``IndexIDMap2(IndexFlatIP)`` files (float32) still load and count as ``flat``.
 """
@@ -81,6 +85,13 @@ def ivf_codes(count: int, dim: int) -> str:
 
 
 _QTYPES = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}
+
+
+def keeps_id_map(codes: str) -> bool:
+    """Whether an IVF index with these codes keeps FAISS's id → entry hashtable: float16
+    codes do (``reconstruct`` reads them, exact); 8-bit codes do not, as their exact
+    vectors come from SQLite anyway (``reconstruct``, ``_score_exactly``)."""
+    return codes != "sq8"
 
 
 def cosines_with(stored: dict[int, np.ndarray], vector: np.ndarray) -> dict[int, float]:
@@ -152,7 +163,8 @@ class VectorIndex:
             with all_cores():
                 index.train(train)
             del train  # the training sample (250 MB at 1M mpnet) is not kept through the adds
-            index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            if keeps_id_map(codes):
+                index.set_direct_map_type(faiss.DirectMap.Hashtable)
             vi = cls(dim, index)
             vi._add_presized(batches)
             return vi
@@ -211,9 +223,14 @@ class VectorIndex:
             log.warning("vector file %s has dimension %d, model has %d; rebuilding",
                         path, index.d, dim)
             return None
-        if isinstance(index, faiss.IndexIVF) and index.direct_map.type != faiss.DirectMap.Hashtable:
-            log.warning("vector file %s cannot reconstruct by id; rebuilding it", path)
-            return None
+        if isinstance(index, faiss.IndexIVF):
+            has_map = index.direct_map.type == faiss.DirectMap.Hashtable
+            if keeps_id_map(_codes_of(index)) and not has_map:
+                log.warning("vector file %s cannot reconstruct by id; rebuilding it", path)
+                return None
+            if has_map and not keeps_id_map(_codes_of(index)):
+                index.set_direct_map_type(faiss.DirectMap.NoMap)  # written before 8-bit
+                # codes dropped it: its memory is handed back (``release_memory``) later
         return cls(dim, index)
 
     # -- facts ------------------------------------------------------------------------------
@@ -224,6 +241,13 @@ class VectorIndex:
     @property
     def ntotal(self) -> int:
         return int(self.index.ntotal)
+
+    @property
+    def has_id_map(self) -> bool:
+        """FAISS finds a stored vector by chunk id (flat indexes, float16 IVF codes)."""
+        if isinstance(self.index, faiss.IndexIVF):
+            return self.index.direct_map.type != faiss.DirectMap.NoMap
+        return True
 
     @property
     def reranks(self) -> bool:
@@ -381,11 +405,17 @@ class VectorIndex:
         return _best(query, k, *self.exact(ids))
 
     def reconstruct(self, ids: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids found, their float32 vectors as FAISS stores them: exact for float16 codes,
-        within ~0.025 per dimension for 8-bit ones); ids missing from FAISS are left out."""
+        """(ids found, their float32 vectors: as FAISS stores them where it keeps an id map,
+        exact for float16 codes; SQLite's exact copies (``exact``) for 8-bit codes, which
+        keep none); ids missing are left out."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return ids, np.zeros((0, self.dim), dtype=np.float32)
+        if not self.has_id_map:
+            if self.exact is None:
+                raise RuntimeError("this index keeps no id map and has no exact vectors "
+                                   "attached to reconstruct from")
+            return self.exact(ids)
         try:
             return ids, self.index.reconstruct_batch(ids)
         except RuntimeError:  # some id is missing (repaired at next open): go one by one

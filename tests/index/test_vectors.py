@@ -148,15 +148,13 @@ def test_removed_ids_are_never_returned_and_reconstruct_works(built) -> None:
     assert sorted(vi.ids().tolist()) == sorted(ids[100:].tolist())
     found, rows = vi.reconstruct(np.array([ids[200], ids[0], ids[300]]))  # ids[0] is gone
     assert found.tolist() == [ids[200], ids[300]]
-    np.testing.assert_allclose(rows, x[[200, 300]], atol=_tol(vi))
-    # answer.py and search.py reconstruct through the raw FAISS index by chunk id
-    np.testing.assert_allclose(vi.index.reconstruct(int(ids[250])), x[250], atol=_tol(vi))
-    np.testing.assert_allclose(vi.index.reconstruct_batch(ids[250:252]), x[250:252],
-                               atol=_tol(vi))
+    # 8-bit codes keep no id map: their vectors are the exact copies (SQLite's)
+    np.testing.assert_allclose(rows, x[[200, 300]], atol=0 if vi.codes == "sq8" else _tol(vi))
+    assert vi.has_id_map == (vi.codes != "sq8")
     # an update: the id comes back with a new vector, found by search and reconstruct
     vi.add(ids[:1], x[1000:1001])
     assert vi.search(x[1000], 2)[0].tolist()[0] in (ids[0], ids[1000])
-    np.testing.assert_allclose(vi.index.reconstruct(int(ids[0])), x[1000], atol=_tol(vi))
+    np.testing.assert_allclose(vi.reconstruct(ids[:1])[1][0], x[1000], atol=_tol(vi))
 
 
 def test_save_and_load_keep_the_layout(built, tmp_path: Path) -> None:
@@ -166,7 +164,9 @@ def test_save_and_load_keep_the_layout(built, tmp_path: Path) -> None:
     back = VectorIndex.load(path, DIM)
     assert back is not None and back.describe() == vi.describe() and back.ntotal == vi.ntotal
     assert back.search(x[9], 5)[0].tolist() == vi.search(x[9], 5)[0].tolist()
-    np.testing.assert_allclose(back.index.reconstruct(int(ids[9])), x[9], atol=_tol(vi))
+    back.exact = vi.exact
+    np.testing.assert_allclose(back.reconstruct(ids[9:10])[1][0], x[9], atol=_tol(vi))
+    assert back.has_id_map == vi.has_id_map
     assert VectorIndex.load(path, DIM + 1) is None
 
 
@@ -178,6 +178,33 @@ def test_legacy_float32_flat_file_still_loads(tmp_path: Path) -> None:
     vi = VectorIndex.load(tmp_path / "old.faiss", DIM)
     assert vi is not None and vi.describe() == "flat fp32" and vi.layout == "flat"
     assert vi.search(x[3], 1)[0].tolist() == [4]
+
+
+def test_only_float16_ivf_codes_keep_an_id_map(monkeypatch, tmp_path: Path) -> None:
+    """8-bit codes keep no id → entry hashtable (their exact vectors are SQLite's); a file
+    written with one loads without it, and still searches, removes and reconstructs; an
+    IVF file of float16 codes without one is rebuilt as before."""
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 50_000)
+    vi, ids, x = _build(3000, monkeypatch, flat_max=1000)
+    assert vi.codes == "sq8" and not vi.has_id_map
+    with pytest.raises(RuntimeError, match="no id map"):
+        vi.reconstruct(ids[:2])  # nothing to reconstruct from without SQLite's copies
+    old = faiss.clone_index(vi.index)  # as files of 8-bit codes were written before
+    old.set_direct_map_type(faiss.DirectMap.Hashtable)
+    faiss.write_index(old, str(tmp_path / "old.faiss"))
+    back = VectorIndex.load(tmp_path / "old.faiss", DIM)
+    assert back is not None and not back.has_id_map and back.ntotal == 3000
+    _Copies(back, ids, x)
+    assert back.search(x[9], 5)[0].tolist() == vi.search(x[9], 5)[0].tolist()
+    assert back.remove(ids[:10]) == 10 and back.ntotal == 2990
+    found, rows = back.reconstruct(ids[5:15])
+    assert found.tolist() == ids[10:15].tolist() and np.array_equal(rows, x[10:15])
+    monkeypatch.setattr(vmod, "FP16_CODE_BUDGET", 1 << 30)
+    fp16 = _build(3000)[0]
+    assert fp16.codes == "fp16" and fp16.has_id_map
+    fp16.index.set_direct_map_type(faiss.DirectMap.NoMap)
+    faiss.write_index(fp16.index, str(tmp_path / "nomap.faiss"))
+    assert VectorIndex.load(tmp_path / "nomap.faiss", DIM) is None  # rebuilt from SQLite
 
 
 def test_relayout_thresholds(monkeypatch) -> None:
@@ -432,5 +459,8 @@ def test_presized_build_holds_what_plain_adds_hold(monkeypatch, codes: str,
                                   faiss.rev_swig_ptr(want.get_ids(lst), m))
             assert np.array_equal(faiss.rev_swig_ptr(got.get_codes(lst), m * size),
                                   faiss.rev_swig_ptr(want.get_codes(lst), m * size))
-    found, _ = vi.reconstruct(ids[:50])
-    assert np.array_equal(found, ids[:50])  # the direct map knows every id
+    if codes == "sq8":  # no id map (their exact vectors are SQLite's)
+        assert vi.index.direct_map.type == faiss.DirectMap.NoMap
+    else:
+        found, _ = vi.reconstruct(ids[:50])
+        assert np.array_equal(found, ids[:50])  # the direct map knows every id
