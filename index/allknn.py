@@ -15,7 +15,7 @@ import numpy as np
 
 from index.vectors import VectorIndex
 
-BLOCK_ROWS = 8_192  # queries whose running best lists are kept at once
+BLOCK_ROWS = 4_096  # queries whose running best lists are kept at once
 PRODUCT_ROWS = 1_024  # queries multiplied against one part of a list at a time
 
 
