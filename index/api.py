@@ -8,6 +8,7 @@ swaps it in atomically, so questions keep being answered from the old index mean
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -46,6 +47,7 @@ from index.models import (
     Turn,
 )
 from index.newsness import newsness_model, relevance_bar
+from index.readers import Readers
 from index.rebuild import (
     catch_up,
     copy_stored,
@@ -98,6 +100,7 @@ class Index:
         self._rebuild_lock = threading.Lock()
         self._cancel = threading.Event()  # set by cancel_rebuild, read at batch boundaries
         self._retired: list[IndexGeneration] = []
+        self._readers: Readers[IndexGeneration] = Readers()  # who still reads which
         self.rebuild_fraction: float | None = None  # None when no rebuild is running
         self._seen_version = gen.store.data_version()
         self._refresh_lock = threading.Lock()
@@ -309,8 +312,14 @@ class Index:
         if self._cancel.is_set():
             raise RebuildCancelled("the rebuild was stopped; the previous index is serving")
 
+    def _reading(self) -> contextlib.AbstractContextManager[IndexGeneration]:
+        """The live generation, counted as read until the block ends (``_retire``)."""
+        return self._readers.reading(lambda: self._gen)
+
     def _retire(self, old: IndexGeneration, *, delete: bool = True) -> None:
-        """Close generations retired earlier; keep ``old`` open for in-flight queries.
+        """Close ``old`` once no question reads it any more (at once when none does), and
+        delete the generation retired before it: its files stay until the next swap for
+        other processes still switching over (``refresh``).
 
         ``delete`` is False when another process made the switch (it deletes its own)."""
         closed, self._retired = self._retired, [old]
@@ -322,7 +331,12 @@ class Index:
         if closed:
             del gen
             closed.clear()  # the last references to their FAISS indexes
-            release_memory()  # which glibc would otherwise keep
+        self._readers.when_idle(old, lambda: self._close_retired(old))
+
+    @staticmethod
+    def _close_retired(gen: IndexGeneration) -> None:
+        gen.close()  # a closed generation lets go of its vectors too
+        release_memory()  # which glibc would otherwise keep
 
     # -- other processes --------------------------------------------------------------------
     def refresh(self) -> None:
@@ -360,7 +374,8 @@ class Index:
     def search(self, query: str, *, k: int = 10, asked_at: dt.date | None = None) -> list[Hit]:
         """Top ``k`` articles for ``query`` (one hit per article, best first)."""
         self.refresh()
-        return self._retriever.search(self._gen, query, k=k, asked_at=asked_at)
+        with self._reading() as gen:
+            return self._retriever.search(gen, query, k=k, asked_at=asked_at)
 
     def answer(
         self, question: str, *, asked_at: dt.date | None = None, limit: int | None = None,
@@ -380,24 +395,25 @@ class Index:
             return Answer(question, (), (ABOUT,), found=False,
                           seconds=time.perf_counter() - started)
         self.refresh()
-        gen = self._gen
-        used = context if context is not None and self.follows_up(question, context) else None
-        query = search_text(question, used) if used is not None else question
-        found = self._retriever.retrieve(gen, query, k=max(limit, 10), asked_at=asked_at)
-        hits = found.hits
-        if used is not None and used.story_ids and asks_for_another(question):
-            shown = used.story_ids[0]  # "and in France?": not the story just cited first
-            hits = [h for h in hits if h.article.ext_id != shown] + \
-                [h for h in hits if h.article.ext_id == shown]
-        bar = self.settings.min_relevance
-        if found.question_vector is not None and hits:  # how strongly must a story match?
-            model = newsness_model(self.embedder, Path(self.settings.data_dir))
-            bar = relevance_bar(query, found.question_vector, hits, gen, model,
-                                self.settings, asked_at)
-        answer = compose(query, hits, gen, min_relevance=self.settings.min_relevance,
-                         found_relevance=bar, confident=self.settings.confident_relevance,
-                         citation_floor=self.settings.citation_floor, limit=limit,
-                         same_story=self.settings.same_story_similarity)
+        with self._reading() as gen:
+            used = (context if context is not None and self.follows_up(question, context)
+                    else None)
+            query = search_text(question, used) if used is not None else question
+            found = self._retriever.retrieve(gen, query, k=max(limit, 10), asked_at=asked_at)
+            hits = found.hits
+            if used is not None and used.story_ids and asks_for_another(question):
+                shown = used.story_ids[0]  # "and in France?": not the story just cited first
+                hits = [h for h in hits if h.article.ext_id != shown] + \
+                    [h for h in hits if h.article.ext_id == shown]
+            bar = self.settings.min_relevance
+            if found.question_vector is not None and hits:  # how strongly must one match?
+                model = newsness_model(self.embedder, Path(self.settings.data_dir))
+                bar = relevance_bar(query, found.question_vector, hits, gen, model,
+                                    self.settings, asked_at)
+            answer = compose(query, hits, gen, min_relevance=self.settings.min_relevance,
+                             found_relevance=bar, confident=self.settings.confident_relevance,
+                             citation_floor=self.settings.citation_floor, limit=limit,
+                             same_story=self.settings.same_story_similarity)
         return Answer(question, answer.citations, answer.notes, answer.found,
                       time.perf_counter() - started, used)
 
@@ -420,30 +436,32 @@ class Index:
         newsness_model(self.embedder, Path(self.settings.data_dir))
 
     def stats(self) -> IndexStats:
-        gen = self._gen
-        articles, chunks, sources = gen.store.counts()
-        return IndexStats(articles, chunks, gen.ntotal, sources,
-                          gen.store.get_meta("last_ingest"), gen.disk_bytes(),
-                          self.settings.embedding_model)
+        with self._reading() as gen:
+            articles, chunks, sources = gen.store.counts()
+            return IndexStats(articles, chunks, gen.ntotal, sources,
+                              gen.store.get_meta("last_ingest"), gen.disk_bytes(),
+                              self.settings.embedding_model)
 
     def sources(self) -> list[SourceStats]:
-        return self._gen.store.sources()
+        with self._reading() as gen:
+            return gen.store.sources()
 
     def latest(self, topic: str | None = None, *, limit: int = 5) -> list[StoredArticle]:
         """Newest articles, optionally only those matching ``topic``."""
-        gen = self._gen
-        if not topic or not topic.strip():
-            return gen.store.latest(limit)
-        hits = self._retriever.search(gen, topic, k=max(30, limit * 5))
-        # A topic is a few words, not a question: a story counts when it is about the topic
-        # at least as much as a cited story must be, or when its words match the topic.
-        floor = self.settings.citation_floor
-        ids = [h.article.rowid for h in hits
-               if (h.dense_score or 0.0) >= floor or h.keyword_rank is not None]
-        return gen.store.latest(limit, ids)
+        with self._reading() as gen:
+            if not topic or not topic.strip():
+                return gen.store.latest(limit)
+            hits = self._retriever.search(gen, topic, k=max(30, limit * 5))
+            # A topic is a few words, not a question: a story counts when it is about the
+            # topic at least as much as a cited story must be, or when its words match it.
+            floor = self.settings.citation_floor
+            ids = [h.article.rowid for h in hits
+                   if (h.dense_score or 0.0) >= floor or h.keyword_rank is not None]
+            return gen.store.latest(limit, ids)
 
     def article(self, rowid: int) -> StoredArticle | None:
-        return self._gen.store.articles([rowid]).get(rowid)
+        with self._reading() as gen:
+            return gen.store.articles([rowid]).get(rowid)
 
     # -- what the alerts room reads (index.alerts) ------------------------------------------
     @property
@@ -452,26 +470,32 @@ class Index:
         return self._gen.name
 
     def max_article_id(self) -> int:
-        return self._gen.store.max_article_id()
+        with self._reading() as gen:
+            return gen.store.max_article_id()
 
     def articles_after(self, last_id: int, limit: int) -> list[StoredArticle]:
         """Stored articles with an id above ``last_id``, oldest first (a cursor's next page)."""
-        return self._gen.store.articles_after(last_id, limit)
+        with self._reading() as gen:
+            return gen.store.articles_after(last_id, limit)
 
     def articles_published_since(self, day: dt.date) -> list[StoredArticle]:
-        return self._gen.store.articles_published_since(day)
+        with self._reading() as gen:
+            return gen.store.articles_published_since(day)
 
     def article_vectors(self, rowid: int) -> tuple[list[ChunkRow], np.ndarray]:
         """An article's chunks in order with their stored (normalized) vectors."""
-        return self._gen.store.article_vectors(rowid)
+        with self._reading() as gen:
+            return gen.store.article_vectors(rowid)
 
     def has_key(self, key: str) -> bool:
         """Whether an article with this dedup key (a link or an id) is stored."""
-        return self._gen.store.find_key(key) is not None
+        with self._reading() as gen:
+            return gen.store.find_key(key) is not None
 
     def check(self) -> list[str]:
         """Integrity problems (empty list = FAISS, SQLite chunks and FTS agree)."""
-        return self._gen.check()
+        with self._reading() as gen:
+            return gen.check()
 
     def close(self) -> None:
         with self._write_lock:

@@ -300,9 +300,12 @@ class Generation:
         return sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
 
     def close(self) -> None:
+        """Save, close the database and let go of the vector index (a retired generation
+        object may stay referenced until its files are deleted; its memory should not)."""
         with self.lock:
             self.save_if_dirty()
             self.store.close()
+            self._vectors = VectorIndex(self._vectors.dim)
 
 
 def built_with(directory: Path) -> tuple[str, int] | None:
