@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.allknn import nearest_of_all
-from index.chunkdays import UNDATED, day_number
+from index.chunkdays import UNDATED
 from index.settings import STORY_DAYS
 from index.store import VECTOR_PAGE
 
@@ -110,10 +110,7 @@ def record_all(gen: IndexGeneration, vectors: VectorIndex, *, story_similarity: 
     chunks, articles = gen.store.chunk_article_table()
     if len(chunks) == 0:
         return 0
-    dated, published = gen.store.article_dates()
-    days = np.fromiter((day_number(p) if p else UNDATED for p in published), dtype=np.int64,
-                       count=len(published))
-    del published  # one string per article, not needed through the pass
+    dated, days = gen.store.article_days()
     done = 0
     with gen.lock:
         passes = nearest_of_all(vectors, gen.store.iter_vectors(None, batch=VECTOR_PAGE),

@@ -30,6 +30,7 @@ from pgvector import Vector
 from pgvector.psycopg import register_vector
 
 from index import pgfts
+from index.chunkdays import day_number
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
 from index.pgmigrations import migrate, stored_version
@@ -548,10 +549,11 @@ class PgStore:
         table = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
         return table[:, 0].copy(), table[:, 1].copy()
 
-    def article_dates(self) -> tuple[np.ndarray, list[str | None]]:
-        """Every article id (ascending) and its ``published_at`` as stored."""
+    def article_days(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every article id (ascending) and its publication day (``day_number``)."""
         rows = self._rows("SELECT id, published_at FROM articles ORDER BY id", ())
-        return np.asarray([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+        return (np.asarray([r[0] for r in rows], dtype=np.int64),
+                np.asarray([day_number(r[1]) for r in rows], dtype=np.int64))
 
     # -- what a generation needs beside the rows ---------------------------------------
     def chunk_count(self) -> int:
