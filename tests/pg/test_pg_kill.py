@@ -27,7 +27,6 @@ import psycopg
 import pytest
 
 from bot.cli import main as cli_main
-from index import Index
 from index.lifecycle import COMPLETE_META
 from index.pgstore import LIVE_TABLE
 from index.settings import IndexSettings
@@ -37,7 +36,7 @@ from tests.robustness.test_kill import (
     REPO,
     WRAPPER,
     Corpus,
-    _assert_found_with_its_own_vectors,
+    _check_index,
     _run_and_kill,
 )
 
@@ -104,18 +103,8 @@ def _verify(url: str, data: Path, embedder: HashedEmbedder, expected: set[str],
             sample: list[str]) -> int:
     _raw_consistency(url)
     assert cli_main(["check", "--data-dir", str(data)]) == 0
-    index = Index.open(IndexSettings(data_dir=data), embedder=embedder)
-    try:
-        assert index.check() == []
-        stored = _titles(url, _live(url))
-        missing = expected - stored
-        assert not missing, f"committed before the kill, lost after it: {sorted(missing)[:5]}"
-        for title in sample:
-            if title in stored:
-                _assert_found_with_its_own_vectors(index, title)
-        return len(stored)
-    finally:
-        index.close()
+    return _check_index(IndexSettings(data_dir=data), embedder,
+                        lambda: _titles(url, _live(url)), expected, sample)
 
 
 @pytest.mark.slow

@@ -233,11 +233,19 @@ def _verify(data: Path, embedder, expected: set[str], sample: list[str], *, cli:
         assert out.returncode == 0, out.stdout + out.stderr
     else:
         assert cli_main(["check", "--data-dir", str(data)]) == 0
-    settings = IndexSettings(data_dir=data)
+    return _check_index(IndexSettings(data_dir=data), embedder,
+                        lambda: _titles(_sqlite(data)), expected, sample)
+
+
+def _check_index(settings: IndexSettings, embedder, stored_titles: Callable[[], set[str]],
+                 expected: set[str], sample: list[str]) -> int:
+    """Open the index after a kill: its check is clean, every title in ``expected`` is still
+    stored, and each stored one of ``sample`` is found with its own vectors; the number of
+    stored articles. Shared with the PostgreSQL kill test."""
     index = Index.open(settings, embedder=embedder)
     try:
         assert index.check() == []
-        stored = _titles(_sqlite(data))
+        stored = stored_titles()
         missing = expected - stored
         assert not missing, f"committed before the kill, lost after it: {sorted(missing)[:5]}"
         for title in sample:
