@@ -27,6 +27,10 @@ def register(add: Any) -> None:
                    help="measure only the rebuilds of --rebuild-sizes (a plain seed ingest; "
                    "no ingest-speed or ask phases)")
     p.add_argument("--keep", action="store_true", help="keep the built indexes")
+    p.add_argument("--postgres", metavar="URL",
+                   help="also load each size into this PostgreSQL database (pgvector; it must "
+                   "hold no newsbot index: the bench fills it and empties it again) and "
+                   "measure it side by side; never taken from NEWSBOT_DATABASE_URL")
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -40,6 +44,8 @@ def _command_line(args: argparse.Namespace) -> str:
         value = getattr(args, name)
         if value:
             words += [f"--{name.replace('_', '-')}", str(value)]
+    if args.postgres:
+        words.append("--postgres URL")  # never the URL itself: it may hold a password
     if args.json:
         words.append("--json")
     return " ".join(words)
@@ -70,6 +76,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.work_dir:
         changes["work_dir"] = Path(args.work_dir)
     changes["keep"] = args.keep
+    if args.postgres:
+        if args.rebuild_only:
+            print("newsbot bench: --postgres measures questions, --rebuild-only asks none",
+                  file=sys.stderr)
+            return 2
+        changes["postgres"] = args.postgres
     if args.rebuild_only:
         if not args.rebuild_sizes:
             print("newsbot bench: --rebuild-only needs --rebuild-sizes, e.g. 1000000",

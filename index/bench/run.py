@@ -49,6 +49,9 @@ class BenchOptions:
     # phases (a 1M rebuild is long enough on its own)
     rebuild_only: bool = False
     command: str = "newsbot bench"
+    # a PostgreSQL database (pgvector) holding no newsbot index: each size is also loaded
+    # there and measured side by side (``index.bench.pgside``)
+    postgres: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +78,8 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
             embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size,
                                 dtype=settings.embed_dtype)
         say(f"corpus: {corpus}")
+        if options.postgres:
+            _refuse_a_used_database(options.postgres, settings.embedding_model, embedder.dim)
         if options.rebuild_only:
             return _rebuilds_only(options, settings, embedder, records, corpus, work, say,
                                   started, load_at_start)
@@ -84,6 +89,13 @@ def run_bench(options: BenchOptions, settings: IndexSettings,
         for size in options.sizes:
             sizes.append(_measure_size(size, ingest.seed_db, questions, settings, embedder,
                                        work, say))
+            if options.postgres:
+                from index.bench.pgside import measure_size
+
+                say(f"{size:,} chunks: PostgreSQL side by side")
+                sizes[-1]["postgres"] = measure_size(
+                    work / f"size-{size}", options.postgres,
+                    [(q.text, q.asked_at) for q in questions], settings, embedder, work)
             if size in options.rebuild_sizes:
                 sizes[-1]["rebuild"] = measure_rebuild(work / f"size-{size}", settings, work, say)
             if not options.keep:
@@ -138,6 +150,21 @@ def _rebuilds_only(options: BenchOptions, settings: IndexSettings, embedder: Emb
             "model": model_facts(settings.embedding_model, embedder), "machine": facts,
             "corpus": corpus, "sizes": sizes, "seconds": round(time.monotonic() - started, 1),
             "targets": rebuild_targets({s["size"]: s for s in sizes})}
+
+
+def _refuse_a_used_database(url: str, model: str, dim: int) -> None:
+    """Before anything is measured: the bench's database must hold no newsbot index."""
+    from index.backends import PgBackend
+    from index.copy import CopyRefused, refuse_unless_empty
+
+    backend = PgBackend(url)
+    try:
+        refuse_unless_empty(backend, model, dim)
+    except CopyRefused as exc:
+        raise RuntimeError(f"newsbot bench --postgres needs a database of its own: {exc}") \
+            from None
+    finally:
+        backend.close()
 
 
 def model_facts(name: str, embedder: Embedder) -> dict[str, Any]:
@@ -218,6 +245,15 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         rss = by_size[1_000_000]["peak_rss_mb"]
         out.append(_target("peak RSS at 1M ≤ 2.5 GB (model included)", rss, rss <= 2560))
     out += rebuild_targets(by_size)
+    for size, s in by_size.items():
+        pg = s.get("postgres")
+        if not pg:
+            continue
+        if size == 100_000:
+            out.append(_target("PostgreSQL ask p50 ≤ 2× embedded at 100k (side by side)",
+                               pg["ask_p50_ratio"], pg["ask_p50_ratio"] <= 2.0))
+        out.append(_target(f"pgvector recall@10 ≥ 0.98 at {size:,}", pg["postgres_recall_at_10"],
+                           pg["postgres_recall_at_10"] >= 0.98))
     for size, s in by_size.items():
         if s["layout"].startswith("ivf"):
             out.append(_target(f"recall@10 ≥ 0.98 at {size:,}", s["recall_at_10"],

@@ -23,23 +23,17 @@ import datetime as dt
 import json
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from index.api import Index
+from index.bench.pgside import measure
 from index.bench.synthetic import build
 from index.embed import Embedder
 from index.settings import IndexSettings
 from index.store import Store
 from tests.bench.pg_ingest import ingest_side_by_side, open_sides, start_server, write_parts
 from tests.bench.pg_load import load
-
-WARMUP = 5
-K = 10
 
 
 def main() -> None:
@@ -94,47 +88,6 @@ def read_questions(path: Path, limit: int) -> list[tuple[str, dt.date]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     return [(r["question"], dt.date.fromisoformat(r["asked_at"][:10])) for r in rows[:limit]]
-
-
-def measure(sides: dict[str, Index], embedder: Embedder,
-            questions: list[tuple[str, dt.date]]) -> dict[str, object]:
-    for index in sides.values():
-        for q, day in questions[:WARMUP]:
-            index.answer(q, asked_at=day)
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    for i, (q, day) in enumerate(questions):
-        for name in (list(sides) if i % 2 == 0 else list(reversed(sides))):
-            started = time.perf_counter()
-            sides[name].answer(q, asked_at=day)
-            times[name].append((time.perf_counter() - started) * 1000)
-    out: dict[str, object] = {
-        f"{name}_ask_p50_ms": round(statistics.median(t), 1) for name, t in times.items()}
-    out.update({f"{name}_ask_p95_ms": round(float(np.percentile(t, 95)), 1)
-                for name, t in times.items()})
-    out["ask_p50_ratio"] = round(statistics.median(times["postgres"])
-                                 / statistics.median(times["sqlite"]), 3)
-    vectors = [embedder.encode_query(q) for q, _ in questions]
-    for name, index in sides.items():
-        gen = index.generation
-        out[f"{name}_chunks"] = gen.ntotal
-        out[f"{name}_recall_at_10"] = round(recall(gen, vectors), 4)
-    return out
-
-
-def recall(gen, vectors: list[np.ndarray]) -> float:  # type: ignore[no-untyped-def]
-    """Mean share of the exact top ``K`` (a float32 scan of every stored vector) that the
-    generation's own vector search returns."""
-    ids, rows = [], []
-    for batch_ids, batch in gen.store.iter_vectors(None):
-        ids.append(batch_ids)
-        rows.append(batch)
-    every_id, matrix = np.concatenate(ids), np.concatenate(rows)
-    shares = []
-    for vector in vectors:
-        exact = set(every_id[np.argsort(-(matrix @ vector))[:K]].tolist())
-        found, _ = gen.search(vector, K)
-        shares.append(len(exact & set(found.tolist())) / K)
-    return float(np.mean(shares))
 
 
 if __name__ == "__main__":

@@ -12,37 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
-from index.backends import PgBackend
-from index.copy import built_as, copy_rows
-from index.generation import Generation
-from index.lifecycle import SOURCES_META
-
-
-def load(generation: Path, url: str) -> dict[str, object]:
-    source = Generation.open_as_built(generation)
-    backend = PgBackend(url)
-    model, dim = built_as(source)
-    marks: dict[str, float] = {"started": time.perf_counter()}
-
-    def note(phase: str, done: int, total: int) -> None:
-        if phase == "vector index" and done == 0:
-            marks["written"] = time.perf_counter()
-
-    try:
-        with backend.new_generation(dim, model) as new:
-            counts = copy_rows(source, new, progress=note)
-            new.publish(source.store.get_meta(SOURCES_META))
-            problems = new.gen.check()
-            new.gen.close()
-    finally:
-        source.close()
-        backend.close()
-    return {"articles": counts.articles, "chunks": counts.chunks,
-            "write_s": round(marks["written"] - marks["started"], 1),
-            "index_s": round(time.perf_counter() - marks["written"], 1), "problems": problems}
+from index.bench.pgside import load_generation as load
 
 
 def main() -> None:
