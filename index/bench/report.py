@@ -95,20 +95,6 @@ def _render_rebuilds(report: dict[str, Any]) -> str:
              _model_line(report.get("model")),
              f"Corpus: {report['corpus']}; run took {report['seconds']:.0f} s."]
     lines += rebuild_lines(report)
-    pg = [(s["chunks"], s["postgres"]) for s in report["sizes"] if s.get("postgres")]
-    if pg:
-        lines += ["", "| chunks | ask p50 / p95 ms, embedded | ask p50 / p95 ms, PostgreSQL | "
-                  "PostgreSQL ÷ embedded | recall@10 embedded / pgvector | load s / HNSW s |",
-                  "|---:|---:|---:|---:|---:|---:|"]
-        for n, p in pg:
-            lines.append(
-                f"| {n:,} | {p['sqlite_ask_p50_ms']:.1f} / {p['sqlite_ask_p95_ms']:.1f} | "
-                f"{p['postgres_ask_p50_ms']:.1f} / {p['postgres_ask_p95_ms']:.1f} | "
-                f"{p['ask_p50_ratio']:.2f} | {p['sqlite_recall_at_10']:.3f} / "
-                f"{p['postgres_recall_at_10']:.3f} | {p['load']['write_s']:.1f} / "
-                f"{p['load']['index_s']:.1f} |")
-        lines.append("(the same rows and vectors on both, questions one by one alternating "
-                     "which goes first; recall against an exact scan of every stored vector)")
     lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
     lines += [f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
               for t in report["targets"]]
