@@ -42,9 +42,9 @@ ARTICLE_COLUMNS = (
 CHUNK_COLUMNS = 'id, article_id, start, "end", text'
 HNSW_BUILD_MEMORY = "1GB"  # maintenance_work_mem of a bulk HNSW build (~100k 768-d vectors)
 # HNSW candidate lists (pgvector's ``hnsw.ef_search``, raised to k for larger queries). A
-# question's search needs recall: 250 gives recall@10 0.989 against exact search at 100k
-# chunks, pgvector's default 40 only 0.91 (docs/postgres.md, "Questions at 100k").
-# Ingest's neighbour lists ask many rows at once and tolerate a near miss: the default.
+# question's search needs recall, so it reads more candidates than pgvector's default;
+# ingest's neighbour lists ask many rows at once and tolerate a near miss, so they keep the
+# default. The measured recall by value is in docs/postgres.md ("Questions at 100k").
 QUESTION_EF_SEARCH = 250
 NEIGHBOUR_EF_SEARCH = 40
 
