@@ -33,14 +33,13 @@ from index import pgfts
 from index.chunkdays import day_number
 from index.models import ChunkRow, SourceStats, StoredArticle
 from index.normalize import search_title
-from index.pgmigrations import migrate, stored_version
+from index.pgmigrations import build_vector_index, migrate, stored_version
 from index.rows import ARTICLE_FIELDS, ArticleRecord, ChunkRecord, RowPage
 from index.store import Neighbours, PendingArticle, best_neighbours, iso, utcnow
 
 ARTICLE_COLUMNS = (
     "id, ext_id, title, published_at, source, url, category, body, key, note, link_topics")
 CHUNK_COLUMNS = 'id, article_id, start, "end", text'
-HNSW_BUILD_MEMORY = "1GB"  # maintenance_work_mem of a bulk HNSW build (~100k 768-d vectors)
 # HNSW candidate lists (pgvector's ``hnsw.ef_search``, raised to k for larger queries). A
 # question's search needs recall, so it reads more candidates than pgvector's default;
 # ingest's neighbour lists ask many rows at once and tolerate a near miss, so they keep the
@@ -606,13 +605,10 @@ class PgStore:
         return bool(rows and rows[0][0])
 
     def create_vector_index(self) -> None:
-        """Build the HNSW index over the rows written, with ``HNSW_BUILD_MEMORY`` for the
-        build (pgvector builds far faster while the graph fits in it)."""
+        """Build the HNSW index over the rows written (``pgmigrations.build_vector_index``:
+        the graph options every schema has since migration 4)."""
         with self.lock, self.conn.transaction():
-            self.conn.execute("SELECT set_config('maintenance_work_mem', %s, true)",
-                              (HNSW_BUILD_MEMORY,))
-            self.conn.execute("CREATE INDEX IF NOT EXISTS chunks_vector ON chunks "
-                              "USING hnsw (vector vector_ip_ops)")
+            build_vector_index(self.conn)
 
     # -- whole rows, ids included (``newsbot copy``, ``index.copy``) ------------------------
     def meta_items(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ from index.chunking import chunk_article
 from index.models import Article
 from index.normalize import body_hash
 from index.pgfts import fold
-from index.pgmigrations import MIGRATIONS, migrate
+from index.pgmigrations import HNSW_EF_CONSTRUCTION, HNSW_M, MIGRATIONS, migrate
 from index.pgstore import PgStore, QuerySyntaxError, quoted_terms
 from index.storage import IndexStore, NeighbourStore, RowStore
 from index.store import PendingArticle, Store
@@ -56,6 +56,21 @@ def test_migrations_run_once_even_when_processes_open_together(pg_url: str) -> N
             "SELECT indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'chunks_fts')")}
     assert any("USING hnsw" in d and "vector_ip_ops" in d for d in indexes)
     assert any("chunks_fts USING gin (tsv)" in d for d in indexes)
+    with psycopg.connect(pg_url) as conn:
+        assert graph_options(conn) == GRAPH
+
+
+GRAPH = {"m": str(HNSW_M), "ef_construction": str(HNSW_EF_CONSTRUCTION)}
+
+
+def graph_options(conn: psycopg.Connection) -> dict[str, str]:
+    """The storage options of the schema's HNSW index ({} for pgvector's defaults)."""
+    row = conn.execute("SELECT c.reloptions FROM pg_class AS c JOIN pg_index AS i ON "
+                       "i.indexrelid = c.oid WHERE c.relname = 'chunks_vector' AND "
+                       "c.relnamespace = current_schema()::regnamespace AND i.indisvalid"
+                       ).fetchone()
+    assert row is not None, "no valid chunks_vector index"
+    return dict(option.split("=", 1) for option in row[0] or [])
 
 
 def test_a_newer_schema_and_another_vector_size_are_refused(pg_url: str) -> None:
@@ -208,7 +223,7 @@ def test_migration_3_rebuilds_the_keyword_rows_of_an_old_database(
     store = PgStore(pg_url, 8)
     sqlite = Store(tmp_path / "index.sqlite")
     try:
-        assert store.schema_version == len(MIGRATIONS) == 3
+        assert store.schema_version == len(MIGRATIONS) == 4
         kept, counted = kept_and_counted(store)
         assert kept == counted == (3, words_of(store))
         with psycopg.connect(pg_url) as conn:
@@ -228,3 +243,45 @@ def test_migration_3_rebuilds_the_keyword_rows_of_an_old_database(
     finally:
         store.close()
         sqlite.close()
+
+
+def test_migration_4_rebuilds_an_old_graph_denser_and_finds_the_same_rows(
+        pg_url: str, embedder) -> None:
+    """A database at schema 3 (HNSW with pgvector's defaults) holding stories, opened by
+    this code: the index is rebuilt with this code's graph options, and every story is
+    still found by its own question."""
+    store = PgStore(pg_url, embedder.dim)  # fill a new database, then undo migration 4
+    try:
+        batch = []
+        for key, (title, body) in STORIES.items():
+            article = Article(id=key, title=title, published_at=dt.date(2024, 1, 1),
+                              source="Wire", url=None, category=None, body=body, key=key)
+            chunks = chunk_article(article, count_tokens=embedder.count_tokens)
+            batch.append(PendingArticle(article, body_hash(body), chunks,
+                                        embedder.encode([c.embed_text for c in chunks])))
+        store.write_batch(batch)
+    finally:
+        store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP INDEX chunks_vector")
+        conn.execute("CREATE INDEX chunks_vector ON chunks USING hnsw (vector vector_ip_ops)")
+        conn.execute("UPDATE schema_version SET version = 3")
+        assert graph_options(conn) == {}
+    store = PgStore(pg_url, embedder.dim)
+    try:
+        assert store.schema_version == 4
+        with psycopg.connect(pg_url) as conn:
+            assert graph_options(conn) == GRAPH
+        for key, (title, _) in STORIES.items():
+            ids, _ = store.nearest(embedder.encode_query(title), 1)
+            assert store.chunk_articles([int(ids[0])])[int(ids[0])] == store.find_key(key)
+    finally:
+        store.close()
+
+
+def test_a_bulk_load_builds_the_graph_with_the_same_options(filled: PgStore) -> None:
+    filled.drop_vector_index()
+    assert not filled.vector_index_valid()
+    filled.create_vector_index()
+    assert filled.vector_index_valid()
+    assert graph_options(filled.conn) == GRAPH
