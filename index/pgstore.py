@@ -44,7 +44,7 @@ CHUNK_COLUMNS = 'id, article_id, start, "end", text'
 # question's search needs recall, so it reads more candidates than pgvector's default;
 # ingest's neighbour lists ask many rows at once and tolerate a near miss, so they keep the
 # default. The measured recall by value is in docs/postgres.md ("Questions at 100k").
-QUESTION_EF_SEARCH = 250
+QUESTION_EF_SEARCH = 400
 NEIGHBOUR_EF_SEARCH = 40
 
 LIVE_TABLE = "newsbot_live"  # public.newsbot_live names the live generation (index.backends)
