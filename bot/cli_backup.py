@@ -25,10 +25,32 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings.load(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
 
 
+# With NEWSBOT_DATABASE_URL the data directory holds only the chats file: a backup of it
+# (or of an SQLite index left there before `newsbot copy --to`) would not be the bot's data.
+IN_DATABASE = {
+    "backup": "the index and alert state are in PostgreSQL (NEWSBOT_DATABASE_URL), not in "
+              "the data directory: back up the database with pg_dump, or copy it into an "
+              "empty data directory with `newsbot copy --from` (docs/postgres.md)",
+    "restore": "NEWSBOT_DATABASE_URL is set, so the bot would not read a restored data "
+               "directory: restore with it unset, then `newsbot copy --to` moves the "
+               "restored directory into an empty database (docs/postgres.md)",
+}
+
+
+def _in_database(command: str, settings: Any) -> bool:
+    """Say why ``command`` does not apply when the data lives in PostgreSQL."""
+    if settings.database_url is None:
+        return False
+    print(f"newsbot {command}: {IN_DATABASE[command]}", file=sys.stderr)
+    return True
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from index.backup import BackupError, backup
 
     settings = _settings(args)
+    if _in_database("backup", settings):
+        return 1
     started = time.monotonic()
     try:
         m = backup(Path(settings.data_dir), Path(args.dest))
@@ -47,6 +69,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from index.datalock import DataDirLock
 
     settings = _settings(args)
+    if _in_database("restore", settings):
+        return 1
     data_dir = Path(settings.data_dir)
     try:
         with DataDirLock(data_dir, "newsbot restore"):  # no bot may start on it meanwhile

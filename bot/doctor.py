@@ -55,7 +55,8 @@ def run_checks(settings: Settings, *, network: bool = True) -> list[Finding]:
         findings += telegram_findings(settings)
         findings += feed_findings(settings)
     data_dir = Path(settings.data_dir)
-    findings += [data_dir_finding(data_dir), disk_finding(data_dir)]
+    in_database = settings.database_url is not None
+    findings += [data_dir_finding(data_dir), disk_finding(data_dir, in_database=in_database)]
     findings += index_findings(settings)
     return findings
 
@@ -128,15 +129,17 @@ def data_dir_finding(data_dir: Path) -> Finding:
     return Finding(name, "ok", f"{data_dir.resolve()} is writable")
 
 
-def disk_finding(data_dir: Path) -> Finding:
-    """A reindex writes a whole second generation beside the live one."""
+def disk_finding(data_dir: Path, *, in_database: bool = False) -> Finding:
+    """A reindex writes a whole second generation beside the live one (in the data
+    directory, unless the index lives in PostgreSQL)."""
     from index.lifecycle import current_dir
 
-    live = current_dir(data_dir) if data_dir.is_dir() else None
+    live = current_dir(data_dir) if data_dir.is_dir() and not in_database else None
     size = _size(live) if live is not None else 0
     need = size + MIN_FREE_BYTES
     free = shutil.disk_usage(_existing(data_dir)).free
-    text = f"{free / 1e9:.1f} GB free; the index uses {size / 1e6:.1f} MB"
+    where = "the index is in PostgreSQL" if in_database else f"the index uses {size / 1e6:.1f} MB"
+    text = f"{free / 1e9:.1f} GB free; {where}"
     if free < need:
         return Finding("free disk", "fail", text, f"free at least {need / 1e9:.1f} GB: a "
                        "reindex writes a second copy of the index before it deletes the first")
@@ -174,9 +177,15 @@ def index_findings(settings: Settings) -> list[Finding]:
     except ModelNotFound as exc:
         findings = [Finding("model", "fail", str(exc), "run `make run` once (it installs "
                             "the model), or set NEWSBOT_EMBEDDING_MODEL")]
-    data_dir = Path(settings.data_dir)
-    live = current_dir(data_dir) if data_dir.is_dir() else None
-    built = built_with(live) if live is not None else None
+    if settings.database_url is None:
+        data_dir = Path(settings.data_dir)
+        live = current_dir(data_dir) if data_dir.is_dir() else None
+        built = built_with(live) if live is not None else None
+    else:
+        reached, built = database_finding(settings.database_url.get_secret_value())
+        findings.append(reached)
+        if reached.status == "fail":
+            return findings
     if built is None:
         return findings + [Finding("index", "ok", "empty: `newsbot run` indexes NEWSBOT_SOURCES "
                                    "(or the samples) at start; `newsbot ingest PATH|URL` adds")]
@@ -204,5 +213,38 @@ def _consistency(settings: Settings) -> Finding:
     if problems:
         return Finding("index", "fail", "; ".join(problems),
                        "`newsbot reindex` rebuilds it from the stored articles")
-    return Finding("index", "ok", f"{stats.articles} articles, {stats.chunks} chunks; FAISS, "
-                   "SQLite and FTS agree")
+    agree = ("PostgreSQL rows, HNSW index and full text agree" if settings.database_url
+             else "FAISS, SQLite and FTS agree")
+    return Finding("index", "ok", f"{stats.articles} articles, {stats.chunks} chunks; {agree}")
+
+
+def database_finding(url: str) -> tuple[Finding, tuple[str, int] | None]:
+    """Whether the database of ``NEWSBOT_DATABASE_URL`` answers and has pgvector, and the
+    model and vector size of its live index (None when it has none yet). Reads only: the
+    extension and tables are created by the first ``newsbot run``, not here."""
+    import psycopg
+
+    from bot.redact import describe, url_password, url_without_password
+    from index.pgstore import LIVE_TABLE, built_with
+
+    shown = url_without_password(url)
+    fix = ("check NEWSBOT_DATABASE_URL (user, host, database, password) and that the "
+           "server is running and accepts this user")
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            vector = conn.execute("SELECT installed_version FROM pg_available_extensions "
+                                  "WHERE name = 'vector'").fetchone()
+            live = None
+            if conn.execute("SELECT to_regclass(%s)", (f"public.{LIVE_TABLE}",)).fetchone()[0]:
+                row = conn.execute(f"SELECT name FROM public.{LIVE_TABLE}").fetchone()
+                live = row[0] if row else None
+        built = built_with(url, live) if live is not None else None
+    except psycopg.Error as exc:
+        secrets = [password for password in [url_password(url)] if password]
+        return Finding("database", "fail", f"{shown}: {describe(exc, secrets)}", fix), None
+    if vector is None:
+        return Finding("database", "fail", f"{shown}: the server has no pgvector extension",
+                       "install pgvector on the server (its package for your PostgreSQL "
+                       "version), then run `newsbot run` or `newsbot migrate`"), None
+    version = f"pgvector {vector[0]}" if vector[0] else "pgvector available, not yet created"
+    return Finding("database", "ok", f"{shown} answers; {version}"), built

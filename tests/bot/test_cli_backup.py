@@ -55,3 +55,21 @@ def test_restore_names_a_model_mismatch(live: Path, tmp_path: Path,
     assert cli.main(["restore", str(tmp_path / "b"), "--data-dir", str(tmp_path / "f")]) == 0
     err = capsys.readouterr().err
     assert "embedded with 'minilm'" in err and "newsbot reindex" in err
+
+
+def test_with_a_database_url_backup_and_restore_refuse_and_say_what_to_use(
+        live: Path, tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The data directory still holds the SQLite index it had before `newsbot copy --to`:
+    with NEWSBOT_DATABASE_URL set, backing it up would silently save stale data."""
+    assert cli.main(["backup", str(tmp_path / "b"), "--data-dir", str(live)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql://newsbot@/newsbot?host=/nowhere")
+    dest, fresh = tmp_path / "backup", tmp_path / "fresh"
+    assert cli.main(["backup", str(dest), "--data-dir", str(live)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("newsbot backup: the index and alert state are in PostgreSQL")
+    assert "pg_dump" in err and "newsbot copy --from" in err
+    assert cli.main(["restore", str(tmp_path / "b"), "--data-dir", str(fresh)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("newsbot restore: NEWSBOT_DATABASE_URL is set")
+    assert not dest.exists() and not fresh.exists()

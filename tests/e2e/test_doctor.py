@@ -56,9 +56,10 @@ def configured(monkeypatch: pytest.MonkeyPatch, fake_api: FakeBotApi, feeds: Fee
     return fake_api
 
 
-def _doctor(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, str]]:
+def _doctor(data_dir: Path, capsys: pytest.CaptureFixture[str], *flags: str
+            ) -> tuple[int, dict[str, str]]:
     """Exit code and each check's line(s), keyed by the check's name."""
-    code = cli.main(["doctor", "--data-dir", str(data_dir)])
+    code = cli.main(["doctor", "--data-dir", str(data_dir), *flags])
     out = capsys.readouterr().out
     rows: dict[str, str] = {}
     last = ""
@@ -134,3 +135,34 @@ def test_offline_skips_the_network(data_dir: Path, monkeypatch, capsys) -> None:
     assert cli.main(["doctor", "--offline", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "token" not in out and "feed" not in out and "ok    index " in out
+
+
+def test_offline_on_postgres_checks_the_database_and_its_index(
+        tmp_path: Path, corpus_dir: Path, embedder, pg_url: str, monkeypatch, capsys) -> None:
+    """With NEWSBOT_DATABASE_URL the index checks read the database, not the (empty) data
+    directory: it answers, has pgvector, and its index agrees with itself."""
+    data = tmp_path / "data"
+    index = Index.open(IndexSettings(data_dir=data, database_url=pg_url), embedder=embedder)
+    index.ingest([str(corpus_dir)])
+    index.close()
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", pg_url)
+    code, rows = _doctor(data, capsys, "--offline")
+    assert code == 0, rows
+    assert re.fullmatch(r"ok: postgresql://\S+ answers; pgvector \d+\.\d+\.\d+", rows["database"])
+    assert rows["free disk"].startswith("ok:") and "the index is in PostgreSQL" in rows["free disk"]
+    assert rows["index model"] == "ok: the index was embedded with 'minilm'"
+    assert re.fullmatch(r"ok: 5 articles, \d+ chunks; PostgreSQL rows, HNSW index and full "
+                        r"text agree", rows["index"])
+
+
+def test_an_unreachable_database_is_named_with_its_fix_and_no_password(
+        tmp_path: Path, monkeypatch, capsys) -> None:
+    secret = "s3cret-Pa55"
+    url = f"postgresql://newsbot:{secret}@/newsbot?host={tmp_path / 'no-server'}"
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", url)
+    code, rows = _doctor(tmp_path / "data", capsys, "--offline")
+    assert code == 1
+    assert rows["database"].startswith("FAIL: postgresql://newsbot@/newsbot?host=")
+    assert "NEWSBOT_DATABASE_URL" in rows["database"]  # the fix line
+    assert secret not in "\n".join(rows.values())
+    assert "index" not in rows and "index model" not in rows
