@@ -4,14 +4,17 @@ and failures with one line and the right exit code; the URL's password never pri
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot import cli, cli_copy
+from bot.cli_common import EXIT_INTERRUPTED
 from bot.redact import url_password, url_without_password
 from index.settings import IndexSettings
-from tests.pg.test_copy import fill
+from tests.pg.test_copy import fill, generation_schemas
 from tests.pg.test_index_backends import write_news
 
 PASSWORD = "Sekr1t-pw"
@@ -102,3 +105,30 @@ def test_a_url_is_shown_without_its_password(url: str, shown: str, password: str
                                              ) -> None:
     assert url_without_password(url) == shown
     assert url_password(url) == password
+
+
+def test_sigterm_mid_copy_stops_it_like_ctrl_c_and_nothing_goes_live(
+        data: Path, secret_url: str, monkeypatch, capsys) -> None:
+    """A service manager stopping `newsbot copy` (SIGTERM) unwinds it as Ctrl-C does: the
+    half-built generation is dropped, the database stays unused, a later copy succeeds."""
+    real = cli_copy.progress_display
+
+    def terminated_at_rows():
+        show, close = real()
+
+        def progress(phase: str, done: int, total: int) -> None:
+            show(phase, done, total)
+            if phase == "rows" and done > 0:
+                os.kill(os.getpid(), signal.SIGTERM)  # delivered to this (main) thread
+        return progress, close
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli_copy, "progress_display", terminated_at_rows)
+    assert cli.main(["copy", "--to", secret_url, "--data-dir", str(data)]) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert "newsbot copy: stopped; nothing of it went live at the destination" in err
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+    assert generation_schemas(secret_url) == []
+    monkeypatch.setattr(cli_copy, "progress_display", real)
+    assert cli.main(["copy", "--to", secret_url, "--data-dir", str(data)]) == 0
+    assert "ok: every count agrees" in capsys.readouterr().out
