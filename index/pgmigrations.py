@@ -23,9 +23,9 @@ from index.pgfts import INSERT_ROWS, fts_rows, text_config_sql
 Migration = str | Callable[[psycopg.Connection], None]
 FILL_BATCH = 2_000  # chunks folded and written per statement when migration 3 fills chunks_fts
 # The HNSW graph of chunk vectors (pgvector's defaults are m 16, ef_construction 64). A
-# denser graph keeps recall on tightly clustered stories, at ~10x the build time; the
-# measured choice is in docs/postgres.md ("The HNSW graph"). Changing these needs a new
-# migration that rebuilds the index, as 4 does.
+# denser graph keeps recall on tightly clustered stories, at several times the build and
+# insert cost; the measured choice is in docs/postgres.md ("The HNSW graph"). Changing
+# these needs a new migration that rebuilds the index, as 4 does.
 HNSW_M = 48
 HNSW_EF_CONSTRUCTION = 256
 HNSW_BUILD_MEMORY = "1GB"  # maintenance_work_mem of a whole-table HNSW build (~100k 768-d)
@@ -43,8 +43,9 @@ def build_vector_index(conn: psycopg.Connection) -> None:
 
 def _denser_graph(conn: psycopg.Connection) -> None:
     """4: the HNSW index rebuilt with ``HNSW_M`` and ``HNSW_EF_CONSTRUCTION`` (it was built
-    with pgvector's defaults). On a stored index this reads every vector once: ~1 minute per
-    100k chunks here, during which other processes wait for the migration lock."""
+    with pgvector's defaults). On a stored index this reads every vector once and takes
+    minutes per 100k chunks (docs/postgres.md), while other processes wait for the
+    migration lock."""
     conn.execute("DROP INDEX IF EXISTS chunks_vector")
     build_vector_index(conn)
 

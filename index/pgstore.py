@@ -43,7 +43,7 @@ CHUNK_COLUMNS = 'id, article_id, start, "end", text'
 # HNSW candidate lists (pgvector's ``hnsw.ef_search``, raised to k for larger queries). A
 # question's search needs recall, so it reads more candidates than pgvector's default;
 # ingest's neighbour lists ask many rows at once and tolerate a near miss, so they keep the
-# default. The measured recall by value is in docs/postgres.md ("Questions at 100k").
+# default. The measured recall by value is in docs/postgres.md ("The HNSW graph").
 QUESTION_EF_SEARCH = 400
 NEIGHBOUR_EF_SEARCH = 40
 
