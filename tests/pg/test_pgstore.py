@@ -246,23 +246,11 @@ def test_migration_3_rebuilds_the_keyword_rows_of_an_old_database(
 
 
 def test_migration_4_rebuilds_an_old_graph_denser_and_finds_the_same_rows(
-        pg_url: str, embedder) -> None:
+        filled: PgStore, pg_url: str, embedder) -> None:
     """A database at schema 3 (HNSW with pgvector's defaults) holding stories, opened by
     this code: the index is rebuilt with this code's graph options, and every story is
     still found by its own question."""
-    store = PgStore(pg_url, embedder.dim)  # fill a new database, then undo migration 4
-    try:
-        batch = []
-        for key, (title, body) in STORIES.items():
-            article = Article(id=key, title=title, published_at=dt.date(2024, 1, 1),
-                              source="Wire", url=None, category=None, body=body, key=key)
-            chunks = chunk_article(article, count_tokens=embedder.count_tokens)
-            batch.append(PendingArticle(article, body_hash(body), chunks,
-                                        embedder.encode([c.embed_text for c in chunks])))
-        store.write_batch(batch)
-    finally:
-        store.close()
-    with psycopg.connect(pg_url, autocommit=True) as conn:
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # undo migration 4
         conn.execute("DROP INDEX chunks_vector")
         conn.execute("CREATE INDEX chunks_vector ON chunks USING hnsw (vector vector_ip_ops)")
         conn.execute("UPDATE schema_version SET version = 3")
